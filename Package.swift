@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "corebox",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "corebox", targets: ["corebox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C libraries from Debian. libcurl is only declared for its headers:
+        // CCoreboxShims loads it with dlopen on first use (see docs/ARCHITECTURE.md).
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CYaml", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .target(name: "CCoreboxShims", linkerSettings: [.linkedLibrary("dl")]),
+
+        // Pure: layout, config files, applet registry, error types.
+        .target(name: "CoreboxCore"),
+        // Effects: syscalls, files, journal, sd_notify, sd-bus, HTTP.
+        .target(
+            name: "CoreboxSystem",
+            dependencies: [
+                "CoreboxCore", "CSystemd", "CCurl", "CCoreboxShims",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "corebox",
+            dependencies: ["CoreboxCore", "CoreboxSystem", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        .testTarget(name: "CoreboxCoreTests", dependencies: ["CoreboxCore"]),
+        .testTarget(
+            name: "CoreboxSystemTests",
+            dependencies: ["CoreboxSystem", "CoreboxCore", "CSystemd", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(name: "CoreboxCLITests", dependencies: ["CoreboxCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
