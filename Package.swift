@@ -11,12 +11,16 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // C libraries from Debian. libcurl is only declared for its headers:
-        // CCoreboxShims loads it with dlopen on first use (see docs/ARCHITECTURE.md).
+        // C libraries from Debian. Only libsystemd is linked as pkg-config says
+        // (shared). A pkgConfig entry would add `-lcurl`, `-lseccomp`, `-lyaml`
+        // to the link, so the other three name none: libseccomp and libyaml
+        // link their static archives through their module maps, and libcurl
+        // is declared for its headers only, because CCoreboxShims loads it
+        // with dlopen on first use (docs/ARCHITECTURE.md, "Start-up cost").
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
-        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .systemLibrary(name: "CYaml", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CSeccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CYaml", providers: [.apt(["libyaml-dev"])]),
         .target(name: "CCoreboxShims", linkerSettings: [.linkedLibrary("dl")]),
 
         // Pure: layout, config files, applet registry, error types.

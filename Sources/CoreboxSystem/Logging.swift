@@ -27,7 +27,7 @@ public struct LogSettings: Sendable, Equatable {
     }
 
     /// Reads the settings; asking for the journal where it has no socket is an error.
-    public init(environment: [String: String]) throws(SettingsError) {
+    public init(environment: [String: String], journalSocket: String = Self.journalSocket) throws(SettingsError) {
         let levelName = environment["COREBOX_LOG_LEVEL"] ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {
             let names = Logger.Level.allCases.map(\.rawValue).joined(separator: "|")
@@ -40,9 +40,9 @@ public struct LogSettings: Sendable, Equatable {
             self.init(sink: .stderr, level: level)
         case "journal":
             do {
-                let status = try Syscall.fileStatus(Self.journalSocket)
+                let status = try Syscall.fileStatus(journalSocket)
                 guard status.st_mode & S_IFMT == S_IFSOCK else {
-                    throw SystemError(errno: ENOTSOCK, operation: "journal", path: Self.journalSocket)
+                    throw SystemError(errno: ENOTSOCK, operation: "stat", path: journalSocket)
                 }
             } catch {
                 throw SettingsError("COREBOX_LOG_TARGET=journal: \(error)")

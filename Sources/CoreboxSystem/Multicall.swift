@@ -5,11 +5,11 @@ import Logging
 /// Carries out an `Invocation`: runs the applet, or one of the multi-call
 /// binary's own commands.
 public enum Multicall {
-    public static func run(_ invocation: Invocation, table: AppletTable, environment: [String: String]) async -> Int32 {
+    public static func run(_ invocation: Invocation, table: AppletTable, environment: [String: String]) -> Int32 {
         switch invocation {
         case .applet(let name, let arguments):
             let context = AppletContext(name: name, arguments: arguments, layout: Layout(environment: environment), environment: environment)
-            return await table[name]!.main(context)
+            return table[name]!.main(context)
         case .list:
             Console.out(table.names.map { $0 + "\n" }.joined())
             return 0

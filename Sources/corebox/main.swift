@@ -17,4 +17,4 @@ LoggingSystem.bootstrap { label in
     CoreboxLogHandler(label: label, identifier: invocation.identifier, settings: logSettings)
 }
 
-exit(await Multicall.run(invocation, table: applets, environment: environment))
+exit(Multicall.run(invocation, table: applets, environment: environment))
