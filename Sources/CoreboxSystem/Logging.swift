@@ -146,6 +146,7 @@ enum LogFormat {
             "CODE_FUNC=\(event.function)",
             "LOGGER=\(label)",
         ]
+        if let error = event.error { fields.append("ERROR=\(error)") }
         for key in metadata.keys.sorted() {
             fields.append("\(journalFieldName(key))=\(metadata[key]!)")
         }
@@ -178,6 +179,7 @@ enum LogFormat {
         var line = "\(identifier): "
         if event.level != .info && event.level != .notice { line += "\(event.level.rawValue): " }
         line += event.message.description
+        if let error = event.error { line += ": \(error)" }
         for key in metadata.keys.sorted() {
             let value = "\(metadata[key]!)"
             let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "\"" || $0 == "=" }
