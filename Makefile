@@ -23,8 +23,9 @@ build: setup
 debug: setup
 	$(SWIFT) build
 
-# Unit and host integration tests (a private dbus-daemon, loopback HTTP).
-check: setup
+# Unit and host integration tests (a private dbus-daemon, loopback HTTP, the
+# release binary as it ships).
+check: build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
