@@ -34,6 +34,9 @@ let package = Package(
             ]
         ),
 
+        // kvd's storage: the write-ahead log (segments, rolling CRC-32C, group commit).
+        .target(name: "WriteAheadLog", dependencies: ["CoreboxCore", "CoreboxSystem"]),
+
         .executableTarget(
             name: "corebox",
             dependencies: ["CoreboxCore", "CoreboxSystem", .product(name: "Logging", package: "swift-log")]
@@ -45,6 +48,7 @@ let package = Package(
             dependencies: ["CoreboxSystem", "CoreboxCore", "CSystemd", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "CoreboxCLITests", dependencies: ["CoreboxCore"]),
+        .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "CoreboxSystem", "CoreboxCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -44,6 +44,47 @@ public enum Syscall {
         try retrying("fsync", path) { Glibc.fsync(fd) }
     }
 
+    /// Flushes the file's data and the metadata needed to read it back (not its times).
+    public static func fdatasync(_ fd: Int32, path: String? = nil) throws(SystemError) {
+        try retrying("fdatasync", path) { Glibc.fdatasync(fd) }
+    }
+
+    /// Writes all of `bytes` at `offset`, looping over short writes.
+    public static func pwriteAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int, path: String? = nil) throws(SystemError) {
+        var written = 0
+        while written < bytes.count {
+            written += try retrying("pwrite", path) {
+                bytes.withUnsafeBytes { Glibc.pwrite(fd, $0.baseAddress! + written, $0.count - written, off_t(offset + written)) }
+            }
+        }
+    }
+
+    public static func ftruncate(_ fd: Int32, _ length: Int, path: String? = nil) throws(SystemError) {
+        try retrying("ftruncate", path) { Glibc.ftruncate(fd, off_t(length)) }
+    }
+
+    /// Reserves `length` bytes of disk for the file, so later writes into it
+    /// cannot fail for space; the new bytes read as zeros.
+    public static func fallocate(_ fd: Int32, length: Int, path: String? = nil) throws(SystemError) {
+        // posix_fallocate returns the error instead of setting errno.
+        let result = Glibc.posix_fallocate(fd, 0, off_t(length))
+        if result != 0 { throw SystemError(errno: result, operation: "fallocate", path: path) }
+    }
+
+    /// The names in a directory, without `.` and `..`.
+    public static func listDirectory(_ path: String) throws(SystemError) -> [String] {
+        guard let directory = opendir(path) else { throw SystemError(errno: errno, operation: "opendir", path: path) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     public static func rename(_ from: String, _ to: String) throws(SystemError) {
         try retrying("rename", to) { Glibc.rename(from, to) }
     }
