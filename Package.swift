@@ -36,6 +36,7 @@ let package = Package(
 
         // kvd's storage: the write-ahead log (segments, rolling CRC-32C, group commit).
         .target(name: "WriteAheadLog", dependencies: ["CoreboxCore", "CoreboxSystem"]),
+        .target(name: "MVCC"),
 
         .executableTarget(
             name: "corebox",
@@ -49,6 +50,7 @@ let package = Package(
         ),
         .testTarget(name: "CoreboxCLITests", dependencies: ["CoreboxCore"]),
         .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "CoreboxSystem", "CoreboxCore"]),
+        .testTarget(name: "MVCCTests", dependencies: ["MVCC"]),
     ],
     swiftLanguageModes: [.v6]
 )
