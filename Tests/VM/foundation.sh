@@ -28,7 +28,7 @@ if names=$(/usr/bin/corebox --list); then
   ok "corebox --list: $count applets"
 else
   fail "corebox --list exited $?"
-  names= count=0
+  names='' count=0
 fi
 for name in $names; do
   if [ -L "/usr/bin/$name" ] && [ "/usr/bin/$name" -ef /usr/bin/corebox ]; then
