@@ -25,6 +25,7 @@ let package = Package(
 
         // Pure: layout, config files, applet registry, error types.
         .target(name: "CoreboxCore"),
+        .target(name: "Raft"),
         // Effects: syscalls, files, journal, sd_notify, sd-bus, HTTP.
         .target(
             name: "CoreboxSystem",
@@ -44,6 +45,7 @@ let package = Package(
         ),
 
         .testTarget(name: "CoreboxCoreTests", dependencies: ["CoreboxCore"]),
+        .testTarget(name: "RaftTests", dependencies: ["Raft"]),
         .testTarget(
             name: "CoreboxSystemTests",
             dependencies: ["CoreboxSystem", "CoreboxCore", "CSystemd", .product(name: "Logging", package: "swift-log")]
