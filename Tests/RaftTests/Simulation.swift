@@ -11,7 +11,7 @@
 struct Simulation {
     struct Parameters: Sendable, CustomStringConvertible {
         var nodes = 3
-        var rounds = 300
+        var rounds = 500
         var dropRate = 0.05
         var duplicateRate = 0.03
         var maxDelay = 2
@@ -20,6 +20,8 @@ struct Simulation {
         var partitionRate = 0.02
         var healRate = 0.1
         var proposalRate = 0.4
+        var readRate = 0.2
+        var transferRate = 0.01
         var preVote = true
         var checkQuorum = true
         /// Rounds allowed, once healed, to elect a leader and then to commit on every member.
@@ -39,6 +41,8 @@ struct Simulation {
         var snapshotsDelivered = 0
         var crashes = 0
         var partitions = 0
+        var readsServed = 0
+        var leaderChanges = 0
     }
 
     let seed: UInt64
@@ -50,6 +54,10 @@ struct Simulation {
     private var round = 0
     private var lossy = true
     private var proposals = 0
+    /// For each read request: the highest index committed when it was made. The read index
+    /// returned must not be below it, or the read could miss a completed write.
+    private var committedAtRead: [[UInt8]: UInt64] = [:]
+    private var lastLeader: NodeID?
 
     init(seed: UInt64, parameters: Parameters) {
         self.seed = seed
@@ -92,6 +100,8 @@ struct Simulation {
             send(cluster.processReady(id))
         }
         deliverDueMessages()
+        checkReads()
+        countLeaderChanges()
         return cluster.safety.violations.first.map(failure)
     }
 
@@ -114,10 +124,43 @@ struct Simulation {
                 cluster.start(id)
             }
         }
-        if rng.chance(parameters.proposalRate), let id = cluster.ids.filter(cluster.isUp).randomElement(using: &rng) {
+        let running = cluster.ids.filter(cluster.isUp)
+        if rng.chance(parameters.proposalRate), let id = running.randomElement(using: &rng) {
             proposals += 1
             try? cluster.with(id) { node throws(RaftError) in try node.propose(Array("p\(proposals)".utf8)) }
             send(cluster.processReady(id))
+        }
+        if rng.chance(parameters.readRate), let id = running.randomElement(using: &rng) {
+            let context = Array("r\(committedAtRead.count)".utf8)
+            committedAtRead[context] = cluster.safety.highestCommitted
+            try? cluster.with(id) { node throws(RaftError) in try node.readIndex(context: context) }
+            send(cluster.processReady(id))
+        }
+        if rng.chance(parameters.transferRate), let id = running.randomElement(using: &rng),
+            let target = cluster.ids.randomElement(using: &rng)
+        {
+            try? cluster.with(id) { node throws(RaftError) in try node.transferLeadership(to: target) }
+            send(cluster.processReady(id))
+        }
+    }
+
+    /// Linearizable reads: every read index covers what was committed before the read began.
+    private mutating func checkReads() {
+        for id in cluster.ids {
+            for read in cluster.members[id]!.readStates {
+                statistics.readsServed += 1
+                if let committed = committedAtRead[read.context], read.index < committed {
+                    cluster.safety.fail("read \(read.context) on \(id) got index \(read.index), but \(committed) was committed before")
+                }
+            }
+            cluster.members[id]!.readStates = []
+        }
+    }
+
+    private mutating func countLeaderChanges() {
+        if let leader = cluster.leaders.max(by: { $0.term < $1.term })?.id, leader != lastLeader {
+            statistics.leaderChanges += 1
+            lastLeader = leader
         }
     }
 
@@ -155,29 +198,32 @@ struct Simulation {
         for id in cluster.ids where !cluster.isUp(id) { cluster.start(id) }
     }
 
-    /// After healing, a leader that everyone follows must emerge, and a proposal must then
-    /// be applied on every member.
+    /// After healing, a leader that everyone follows must emerge, and a proposal made through
+    /// it must then be applied on every member. A refused proposal (a transfer is under way)
+    /// is retried each round.
     private mutating func checkLiveness() -> String? {
-        var leader: NodeID?
-        for _ in 0..<parameters.electionBound {
+        var markerIndex: UInt64?
+        var elected = 0
+        var proposed = 0
+        while true {
             if let failure = runRound() { return failure }
-            leader = agreedLeader()
-            if leader != nil { break }
+            if let markerIndex {
+                if cluster.ids.allSatisfy({ cluster.stateMachine($0).appliedIndex >= markerIndex }) { return nil }
+                proposed += 1
+                if proposed > parameters.commitBound {
+                    return failure("proposal at \(markerIndex) not applied everywhere within \(parameters.commitBound) rounds")
+                }
+            } else if let leader = agreedLeader() {
+                elected += 1
+                if (try? cluster.with(leader) { node throws(RaftError) in try node.propose(Array("marker".utf8)) }) != nil {
+                    markerIndex = cluster.node(leader).lastIndex
+                    send(cluster.processReady(leader))
+                }
+            }
+            if markerIndex == nil && round - parameters.rounds - elected > parameters.electionBound {
+                return failure("no leader agreed on within \(parameters.electionBound) rounds of healing")
+            }
         }
-        guard let leader else { return failure("no leader agreed on within \(parameters.electionBound) rounds of healing") }
-        let marker = Array("marker".utf8)
-        do {
-            try cluster.with(leader) { node throws(RaftError) in try node.propose(marker) }
-        } catch {
-            return failure("leader \(leader) refused a proposal: \(error)")
-        }
-        let markerIndex = cluster.node(leader).lastIndex
-        send(cluster.processReady(leader))
-        for _ in 0..<parameters.commitBound {
-            if let failure = runRound() { return failure }
-            if cluster.ids.allSatisfy({ cluster.stateMachine($0).appliedIndex >= markerIndex }) { return nil }
-        }
-        return failure("proposal at \(markerIndex) not applied everywhere within \(parameters.commitBound) rounds")
     }
 
     private func agreedLeader() -> NodeID? {

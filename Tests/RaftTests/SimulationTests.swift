@@ -5,7 +5,7 @@ import Testing
 /// Many seeded runs per configuration; a failure names its seed and parameters, and
 /// `Simulation(seed:parameters:).run()` replays it exactly.
 @Suite struct SimulationTests {
-    static let seeds: ClosedRange<UInt64> = 1...60
+    static let seeds: ClosedRange<UInt64> = 1...100
 
     @Test(arguments: seeds)
     func threeNodes(seed: UInt64) {
@@ -46,14 +46,20 @@ import Testing
         for seed in Self.seeds.prefix(20) {
             var simulation = Simulation(seed: seed, parameters: .init(nodes: 3))
             _ = simulation.run()
+            total.delivered += simulation.statistics.delivered
             total.crashes += simulation.statistics.crashes
             total.partitions += simulation.statistics.partitions
             total.dropped += simulation.statistics.dropped
             total.snapshotsDelivered += simulation.statistics.snapshotsDelivered
+            total.readsServed += simulation.statistics.readsServed
+            total.leaderChanges += simulation.statistics.leaderChanges
         }
         #expect(total.crashes > 10)
         #expect(total.partitions > 10)
         #expect(total.dropped > 100)
         #expect(total.snapshotsDelivered > 5)
+        #expect(total.readsServed > 100)
+        #expect(total.leaderChanges > 40)
+        print("simulation coverage over 20 seeds:", total)
     }
 }

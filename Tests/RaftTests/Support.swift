@@ -54,7 +54,7 @@ struct StateMachine: Equatable {
 /// One member as its application runs it: durable storage, and a node and state machine that
 /// a crash loses.
 struct Member {
-    let storage = MemoryStorage()
+    let storage: MemoryStorage
     var config: RaftConfig
     var node: RaftNode?
     var stateMachine = StateMachine()
@@ -75,13 +75,15 @@ struct Cluster {
     var compactionThreshold: UInt64?
     var safety = SafetyRecord()
 
-    init(size: Int, seed: UInt64 = 1, configure: (inout RaftConfig) -> Void = { _ in }) {
+    /// `logs`, if given, preloads each member's storage with entries of those terms.
+    init(size: Int, seed: UInt64 = 1, logs: [[UInt64]] = [], configure: (inout RaftConfig) -> Void = { _ in }) {
         self.seed = seed
         ids = (1...UInt64(size)).map { $0 }
         for id in ids {
             var config = RaftConfig(id: id, voters: ids, electionTick: 10, heartbeatTick: 1)
             configure(&config)
-            members[id] = Member(config: config)
+            let storage = logs.isEmpty ? MemoryStorage() : MemoryStorage.withLog(terms: logs[Int(id - 1)])
+            members[id] = Member(storage: storage, config: config)
             start(id)
         }
     }
@@ -220,5 +222,67 @@ struct Cluster {
     mutating func elect(_ id: NodeID) {
         with(id) { $0.campaign() }
         stabilize()
+    }
+}
+
+extension MemoryStorage {
+    /// A storage holding entries with the given terms at indexes 1, 2, ..., and a hard state
+    /// at the last term, as a member that lived through those terms would have.
+    static func withLog(terms: [UInt64], commit: UInt64 = 0) -> MemoryStorage {
+        let storage = MemoryStorage()
+        storage.append(terms.enumerated().map { Entry(term: $0.element, index: UInt64($0.offset + 1)) })
+        storage.setHardState(HardState(term: terms.last ?? 0, commit: commit))
+        return storage
+    }
+}
+
+/// One node driven by hand, for tests of single rules: its application persists every
+/// `Ready` at once and hands back what the node sent.
+struct Solo {
+    let storage: MemoryStorage
+    var node: RaftNode
+
+    init(
+        id: NodeID = 1, voters: [NodeID] = [1, 2, 3], storage: MemoryStorage = MemoryStorage(),
+        configure: (inout RaftConfig) -> Void = { _ in }
+    ) {
+        var config = RaftConfig(id: id, voters: voters)
+        configure(&config)
+        self.storage = storage
+        node = RaftNode(config: config, storage: storage, rng: SplitMix64(seed: id))
+    }
+
+    /// Persists the pending `Ready` and returns it.
+    @discardableResult
+    mutating func flush() -> Ready {
+        let ready = node.ready()
+        if let snapshot = ready.snapshot { try! storage.applySnapshot(snapshot) }
+        storage.append(ready.entries)
+        if let hardState = ready.hardState { storage.setHardState(hardState) }
+        node.advance(ready)
+        return ready
+    }
+
+    /// Delivers a message from `sender` and returns what the node sends in answer.
+    mutating func receive(_ kind: Message.Kind, from sender: NodeID, term: UInt64) -> [Message] {
+        node.step(Message(from: sender, to: node.id, term: term, kind: kind))
+        return flush().messages
+    }
+
+    /// Makes this node leader at the next term without an election, for leader-side rules.
+    mutating func becomeLeader() {
+        node.becomeCandidate()
+        node.becomeLeader()
+        flush()
+    }
+}
+
+extension Message {
+    var isAppend: Bool {
+        if case .append = kind { true } else { false }
+    }
+
+    var appendedEntries: [Entry] {
+        if case .append(let request) = kind { request.entries } else { [] }
     }
 }
