@@ -90,3 +90,34 @@ import Testing
         #expect(afterAck.filter { $0.to == 2 && $0.isAppend }.map { $0.appendedEntries.map(\.index) } == [[4]])
     }
 }
+
+@Suite struct RestartTests {
+    /// Only what the node asked to persist survives a crash; that is enough to rejoin with
+    /// the same term, vote and log, re-apply committed entries, and keep replicating.
+    @Test func restartedMemberRecoversFromItsStorage() throws {
+        var cluster = Cluster(size: 3)
+        cluster.elect(1)
+        try cluster.with(1) { node throws(RaftError) in try node.propose([1]) }
+        cluster.stabilize()
+        let before = cluster.node(2).hardState
+        let lastIndex = cluster.node(2).lastIndex
+        cluster.crash(2)
+        try cluster.with(1) { node throws(RaftError) in try node.propose([2]) }
+        cluster.stabilize()
+        cluster.start(2)
+        #expect(cluster.node(2).hardState == before)
+        #expect(cluster.node(2).lastIndex == lastIndex)
+        cluster.tickAll(times: 3)
+        #expect(cluster.stateMachine(2).appliedData == [[1], [2]])
+        #expect(cluster.stateMachine(2).digest == cluster.stateMachine(1).digest)
+    }
+
+    @Test func unreachableFollowerIsProbedRatherThanStreamedTo() {
+        var solo = Solo()
+        solo.becomeLeader()
+        _ = solo.receive(.appendResponse(AppendResponse(index: 1)), from: 2, term: 1)
+        #expect(solo.node.progress[2]?.state == .replicate)
+        solo.node.reportUnreachable(2)
+        #expect(solo.node.progress[2]?.state == .probe)
+    }
+}

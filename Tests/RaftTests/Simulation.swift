@@ -203,24 +203,25 @@ struct Simulation {
     /// is retried each round.
     private mutating func checkLiveness() -> String? {
         var markerIndex: UInt64?
-        var elected = 0
-        var proposed = 0
+        var roundsRefused = 0
+        var roundsSinceProposal = 0
         while true {
             if let failure = runRound() { return failure }
             if let markerIndex {
                 if cluster.ids.allSatisfy({ cluster.stateMachine($0).appliedIndex >= markerIndex }) { return nil }
-                proposed += 1
-                if proposed > parameters.commitBound {
+                roundsSinceProposal += 1
+                if roundsSinceProposal > parameters.commitBound {
                     return failure("proposal at \(markerIndex) not applied everywhere within \(parameters.commitBound) rounds")
                 }
             } else if let leader = agreedLeader() {
-                elected += 1
                 if (try? cluster.with(leader) { node throws(RaftError) in try node.propose(Array("marker".utf8)) }) != nil {
                     markerIndex = cluster.node(leader).lastIndex
                     send(cluster.processReady(leader))
+                } else {
+                    roundsRefused += 1
                 }
             }
-            if markerIndex == nil && round - parameters.rounds - elected > parameters.electionBound {
+            if markerIndex == nil && round - parameters.rounds - roundsRefused > parameters.electionBound {
                 return failure("no leader agreed on within \(parameters.electionBound) rounds of healing")
             }
         }

@@ -5,7 +5,7 @@ import Testing
 /// Many seeded runs per configuration; a failure names its seed and parameters, and
 /// `Simulation(seed:parameters:).run()` replays it exactly.
 @Suite struct SimulationTests {
-    static let seeds: ClosedRange<UInt64> = 1...100
+    static let seeds: ClosedRange<UInt64> = 1...80
 
     @Test(arguments: seeds)
     func threeNodes(seed: UInt64) {
