@@ -37,6 +37,8 @@ let package = Package(
 
         // kvd's storage: the write-ahead log (segments, rolling CRC-32C, group commit).
         .target(name: "WriteAheadLog", dependencies: ["CoreboxCore", "CoreboxSystem"]),
+        // The kvd applet, built bottom-up (docs/kvd.md): so far Raft's durable log.
+        .target(name: "KVServer", dependencies: ["CoreboxCore", "CoreboxSystem", "Raft", "WriteAheadLog"]),
         .target(name: "MVCC"),
 
         .executableTarget(
@@ -52,6 +54,7 @@ let package = Package(
         ),
         .testTarget(name: "CoreboxCLITests", dependencies: ["CoreboxCore"]),
         .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "CoreboxSystem", "CoreboxCore"]),
+        .testTarget(name: "KVServerTests", dependencies: ["KVServer", "Raft", "WriteAheadLog", "CoreboxSystem"]),
         .testTarget(name: "MVCCTests", dependencies: ["MVCC"]),
     ],
     swiftLanguageModes: [.v6]

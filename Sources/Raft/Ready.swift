@@ -13,4 +13,6 @@ public struct Ready: Sendable {
     public var committedEntries: [Entry] = []
     public var messages: [Message] = []
     public var readStates: [ReadState] = []
+
+    public init() {}
 }

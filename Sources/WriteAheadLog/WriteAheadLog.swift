@@ -32,7 +32,7 @@ public final class WriteAheadLog {
         var sequence: UInt64
         var firstIndex: UInt64
 
-        var name: String { hex16(sequence) + "-" + hex16(firstIndex) + ".wal" }
+        var name: String { sequence.paddedHex + "-" + firstIndex.paddedHex + ".wal" }
 
         init(sequence: UInt64, firstIndex: UInt64) {
             self.sequence = sequence
@@ -236,10 +236,4 @@ public final class WriteAheadLog {
         }
         segments.removeFirst(released)
     }
-}
-
-/// `value` as 16 lower-case hex digits.
-func hex16(_ value: UInt64) -> String {
-    let digits = String(value, radix: 16)
-    return String(repeating: "0", count: 16 - digits.count) + digits
 }

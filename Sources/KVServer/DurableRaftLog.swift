@@ -1,0 +1,167 @@
+import CoreboxCore
+import CoreboxSystem
+import Glibc
+import Raft
+import WriteAheadLog
+
+/// Raft's log made durable: a `MemoryStorage` the node reads, backed by the
+/// write-ahead log in `DIR/wal` and snapshot files in `DIR/snap`.
+///
+/// `save` persists what a `Ready` asks (snapshot, entries, hard state) with
+/// one sync, so everything that became ready together shares one fdatasync
+/// (group commit); only then may its messages go out and its writes be
+/// acknowledged. `open` rebuilds the storage from the newest snapshot file
+/// and the log records after it.
+public final class DurableRaftLog {
+    public enum OpenError: Error, CustomStringConvertible {
+        case log(WALError)
+        case system(SystemError)
+        case invalid(String)
+
+        public var description: String {
+            switch self {
+            case .log(let error): "\(error)"
+            case .system(let error): "\(error)"
+            case .invalid(let message): message
+            }
+        }
+    }
+
+    public let storage: MemoryStorage
+    public let directory: String
+    private let log: WriteAheadLog
+    private var snapshotDirectory: String { directory + "/snap" }
+
+    private init(directory: String, storage: MemoryStorage, log: WriteAheadLog) {
+        self.directory = directory
+        self.storage = storage
+        self.log = log
+    }
+
+    public static func open(directory: String, segmentSize: Int = 64 << 20) throws(OpenError) -> DurableRaftLog {
+        let opened: (log: WriteAheadLog, records: [WALRecord])
+        do {
+            opened = try WriteAheadLog.open(directory: directory + "/wal", segmentSize: segmentSize)
+        } catch {
+            throw .log(error)
+        }
+        let storage = MemoryStorage()
+        let snapshotDirectory = directory + "/snap"
+        do {
+            try Files.makeDirectories(snapshotDirectory, mode: 0o700)
+            if let snapshot = try newestSnapshot(in: snapshotDirectory) {
+                try! storage.applySnapshot(snapshot) // a fresh storage takes any non-empty snapshot
+            }
+        } catch let error as SystemError {
+            throw .system(error)
+        } catch let error as OpenError {
+            throw error
+        } catch {
+            preconditionFailure("unexpected error \(error)")
+        }
+        var hardState = HardState()
+        for (position, walRecord) in opened.records.enumerated() {
+            guard let record = RaftRecord(walRecord) else {
+                throw .invalid("kvd: log record \(position) in \(directory)/wal is not a Raft record (kind \(walRecord.kind))")
+            }
+            switch record {
+            case .entry(let entry):
+                guard entry.index <= storage.lastIndex + 1 else {
+                    throw .invalid("kvd: log entry \(entry.index) in \(directory)/wal follows entry \(storage.lastIndex): entries are missing")
+                }
+                storage.append([entry])
+            case .hardState(let state):
+                hardState = state
+            case .snapshot:
+                break // the snapshot files themselves say what was taken
+            }
+        }
+        // The hard state's commit is written lazily; a snapshot proves a later one.
+        hardState.commit = max(hardState.commit, storage.firstIndex - 1)
+        guard hardState.commit <= storage.lastIndex else {
+            throw .invalid("kvd: \(directory)/wal commits entry \(hardState.commit) but holds entries up to \(storage.lastIndex)")
+        }
+        storage.setHardState(hardState)
+        return DurableRaftLog(directory: directory, storage: storage, log: opened.log)
+    }
+
+    /// Persists what `ready` asks, then makes it visible in `storage`.
+    public func save(_ ready: Ready) throws(WALError) {
+        if let snapshot = ready.snapshot {
+            do { try writeSnapshotFile(snapshot) } catch { throw .system(error) }
+            try log.append(RaftRecord.snapshot(snapshot.metadata).walRecord)
+        }
+        for entry in ready.entries { try log.append(RaftRecord.entry(entry).walRecord) }
+        if let state = ready.hardState { try log.append(RaftRecord.hardState(state).walRecord) }
+        try log.sync()
+        if let snapshot = ready.snapshot { try? storage.applySnapshot(snapshot) }
+        storage.append(ready.entries)
+        if let state = ready.hardState { storage.setHardState(state) }
+    }
+
+    /// Records the application's state as of the applied `index` and drops
+    /// what it covers from memory and disk: the log keeps the entries after
+    /// it, plus `keep` entries before it for followers that lag a little.
+    public func snapshot(at index: UInt64, voters: [NodeID], data: [UInt8], keep: UInt64 = 0) throws(WALError) {
+        let snapshot: Snapshot
+        do {
+            snapshot = try storage.createSnapshot(at: index, voters: voters, data: data)
+        } catch {
+            return // not newer than the snapshot held
+        }
+        do { try writeSnapshotFile(snapshot) } catch { throw .system(error) }
+        try log.append(RaftRecord.snapshot(snapshot.metadata).walRecord)
+        // The released segments may have held the latest hard state: repeat it.
+        try log.append(RaftRecord.hardState(storage.hardState).walRecord)
+        try log.sync()
+        let compactTo = index > keep ? index - keep : 0
+        if compactTo >= storage.firstIndex { try? storage.compact(upTo: compactTo) }
+        try log.releaseSegments(through: storage.firstIndex - 1)
+        try? removeSnapshotFiles(except: snapshot.metadata)
+    }
+
+    // MARK: Snapshot files
+    //
+    // `TERM-INDEX.snap` (16 hex digits each) holds the metadata as the log's
+    // snapshot record encodes it, the data, and a CRC-32C of all that.
+
+    static func fileName(_ metadata: SnapshotMetadata) -> String {
+        metadata.term.paddedHex + "-" + metadata.index.paddedHex + ".snap"
+    }
+
+    private func writeSnapshotFile(_ snapshot: Snapshot) throws(SystemError) {
+        var file = ByteWriter()
+        snapshot.metadata.encode(into: &file)
+        file.bytes += snapshot.data
+        file.append(CRC32C.checksum(file.bytes))
+        try Files.writeAtomically(snapshotDirectory + "/" + Self.fileName(snapshot.metadata), file.bytes, mode: 0o600)
+    }
+
+    /// The snapshot with the highest index among the files; a damaged one stops the start.
+    private static func newestSnapshot(in directory: String) throws -> Snapshot? {
+        var newest: Snapshot?
+        for name in try Syscall.listDirectory(directory) where name.hasSuffix(".snap") {
+            let path = directory + "/" + name
+            let bytes = try Files.read(path)
+            var trailer = ByteReader(Array(bytes.suffix(4)))
+            guard bytes.count >= 4, CRC32C.checksum(Array(bytes.dropLast(4))) == trailer.uint32() else {
+                throw OpenError.invalid("kvd: snapshot \(path) is damaged (checksum mismatch)")
+            }
+            var reader = ByteReader(Array(bytes.dropLast(4)))
+            guard let metadata = SnapshotMetadata(reading: &reader) else {
+                throw OpenError.invalid("kvd: snapshot \(path) is damaged (bad metadata)")
+            }
+            if metadata.index > newest?.metadata.index ?? 0 {
+                newest = Snapshot(metadata: metadata, data: reader.rest())
+            }
+        }
+        return newest
+    }
+
+    private func removeSnapshotFiles(except metadata: SnapshotMetadata) throws(SystemError) {
+        let current = Self.fileName(metadata)
+        for name in try Syscall.listDirectory(snapshotDirectory) where name.hasSuffix(".snap") && name != current {
+            try Syscall.unlink(snapshotDirectory + "/" + name)
+        }
+    }
+}
