@@ -9,6 +9,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian. Only libsystemd is linked as pkg-config says
@@ -40,6 +43,17 @@ let package = Package(
         // The kvd applet, built bottom-up (docs/kvd.md): so far Raft's durable log.
         .target(name: "KVServer", dependencies: ["CoreboxCore", "CoreboxSystem", "Raft", "WriteAheadLog"]),
         .target(name: "MVCC"),
+        // etcd 3.4's gRPC API: our .proto files and the Swift generated from them
+        // (scripts/generate-protos).
+        .target(
+            name: "EtcdAPI",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            exclude: ["proto"]
+        ),
 
         .executableTarget(
             name: "corebox",
@@ -56,6 +70,7 @@ let package = Package(
         .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "CoreboxSystem", "CoreboxCore"]),
         .testTarget(name: "KVServerTests", dependencies: ["KVServer", "Raft", "WriteAheadLog", "CoreboxSystem"]),
         .testTarget(name: "MVCCTests", dependencies: ["MVCC"]),
+        .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI"]),
     ],
     swiftLanguageModes: [.v6]
 )
