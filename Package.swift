@@ -42,8 +42,8 @@ let package = Package(
 
         // kvd's storage: the write-ahead log (segments, rolling CRC-32C, group commit).
         .target(name: "WriteAheadLog", dependencies: ["CoreboxCore", "CoreboxSystem"]),
-        // The kvd applet, built bottom-up (docs/kvd.md): so far Raft's durable log.
-        .target(name: "KVServer", dependencies: ["CoreboxCore", "CoreboxSystem", "Raft", "WriteAheadLog"]),
+        // The kvd applet, built bottom-up (docs/kvd.md): so far Raft's durable log and the etcd API mapping.
+        .target(name: "KVServer", dependencies: ["CoreboxCore", "CoreboxSystem", "Raft", "WriteAheadLog", "MVCC", "EtcdAPI"]),
         .target(name: "MVCC"),
         // etcd 3.4's gRPC API: our .proto files and the Swift generated from them
         // (scripts/generate-protos).
@@ -70,7 +70,7 @@ let package = Package(
         ),
         .testTarget(name: "CoreboxCLITests", dependencies: ["CoreboxCore"]),
         .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "CoreboxSystem", "CoreboxCore"]),
-        .testTarget(name: "KVServerTests", dependencies: ["KVServer", "Raft", "WriteAheadLog", "CoreboxSystem"]),
+        .testTarget(name: "KVServerTests", dependencies: ["KVServer", "Raft", "WriteAheadLog", "CoreboxSystem", "MVCC", "EtcdAPI"]),
         .testTarget(name: "MVCCTests", dependencies: ["MVCC"]),
         .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI"]),
     ],
