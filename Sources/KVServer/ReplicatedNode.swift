@@ -1,0 +1,310 @@
+import CoreboxSystem
+import Dispatch
+import Glibc
+import Raft
+import Synchronization
+import WriteAheadLog
+
+/// A deterministic state machine replicated through Raft: kvd's MVCC store,
+/// or any other. Commands are applied in log order; equal logs give equal machines.
+public protocol ReplicatedStateMachine: Sendable {
+    associatedtype Command: Sendable
+    associatedtype Output: Sendable
+
+    static func encode(_ command: Command) -> [UInt8]
+    /// nil for bytes no `encode` produced: the log is damaged, and the node stops.
+    static func decode(_ bytes: [UInt8]) -> Command?
+
+    /// Applies the command of log entry `index`.
+    mutating func apply(_ command: Command, index: UInt64) -> Output
+
+    func snapshot() -> [UInt8]
+    init(snapshot: [UInt8]) throws
+}
+
+/// Why a request did not complete.
+public enum ReplicationError: Error, Equatable, Sendable {
+    /// No leader, or leadership moved away before the request committed: retry.
+    case noLeader
+    /// The node is stopping or stopped.
+    case stopped
+}
+
+/// One member running a `ReplicatedStateMachine`: the Raft node, its durable
+/// log and the machine, driven by one loop on a thread of its own.
+///
+/// Requests from any task queue up in an inbox; the loop takes everything
+/// queued at once, proposes it, and persists the resulting `Ready` with a
+/// single log sync (group commit) before applying and answering. Reads go
+/// through ReadIndex and get the machine as of an index that covers every
+/// write acknowledged before they were asked.
+public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
+    public struct Options: Sendable {
+        public var memberID: NodeID = 1
+        /// Wall time of one Raft tick (etcd: the heartbeat interval).
+        public var tickInterval: Duration = .milliseconds(100)
+        /// Ticks per election timeout (etcd: 1000 ms / 100 ms).
+        public var electionTicks = 10
+        /// Applied entries between snapshots of the machine.
+        public var snapshotInterval: UInt64 = 10_000
+        /// Entries kept in the log behind a snapshot, for followers that lag a little.
+        public var entriesKeptAfterSnapshot: UInt64 = 5_000
+        public var segmentSize = 64 << 20
+
+        public init() {}
+    }
+
+    /// Counters for metrics; read at any time.
+    public struct Statistics: Sendable, Equatable {
+        public var proposals = 0
+        public var logSyncs = 0
+        public var appliedIndex: UInt64 = 0
+        public var term: UInt64 = 0
+        public var isLeader = false
+        public var snapshots = 0
+    }
+
+    private enum Request: Sendable {
+        case propose([UInt8], CheckedContinuation<Machine.Output, any Error>)
+        case read(CheckedContinuation<Machine, any Error>)
+    }
+
+    private struct Inbox: ~Copyable {
+        var requests: [Request] = []
+        var stopping = false
+    }
+
+    private let inbox = Mutex(Inbox())
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let statistics = Mutex(Statistics())
+    private let options: Options
+
+    /// Opens the log in `directory`, restores the machine from its newest
+    /// snapshot and replays the committed entries after it, then starts the
+    /// loop; a one-member cluster elects itself at once.
+    public init(directory: String, options: Options = Options()) throws {
+        self.options = options
+        let log = try DurableRaftLog.open(directory: directory, segmentSize: options.segmentSize)
+        let snapshot = try log.storage.snapshot()
+        let machine = try snapshot.isEmpty ? Machine(snapshot: []) : Machine(snapshot: snapshot.data)
+        let loop = Loop(node: self, log: log, machine: machine, applied: snapshot.metadata.index)
+        startThread { loop.run() }
+    }
+
+    /// Replicates `command`, waits until it is committed and applied, and
+    /// returns what applying it gave.
+    public func propose(_ command: Machine.Command) async throws -> Machine.Output {
+        let bytes = Machine.encode(command)
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue(.propose(bytes, continuation))
+        }
+    }
+
+    /// The machine as of an index that includes every write committed before
+    /// this call (a linearizable read).
+    public func read() async throws -> Machine {
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue(.read(continuation))
+        }
+    }
+
+    public var currentStatistics: Statistics { statistics.withLock { $0 } }
+
+    /// Fails what is queued, finishes the loop and closes the log.
+    public func stop() {
+        inbox.withLock { $0.stopping = true }
+        wakeUp.signal()
+        finished.wait()
+    }
+
+    private func enqueue(_ request: Request) {
+        let accepted = inbox.withLock { inbox -> Bool in
+            guard !inbox.stopping else { return false }
+            inbox.requests.append(request)
+            return true
+        }
+        guard accepted else {
+            switch request {
+            case .propose(_, let continuation): continuation.resume(throwing: ReplicationError.stopped)
+            case .read(let continuation): continuation.resume(throwing: ReplicationError.stopped)
+            }
+            return
+        }
+        wakeUp.signal()
+    }
+
+    /// The loop's state: owned by its thread alone.
+    private final class Loop: @unchecked Sendable {
+        unowned let node: ReplicatedNode
+        let log: DurableRaftLog
+        var raft: RaftNode
+        var machine: Machine
+        var applied: UInt64
+        var nextRequestID: UInt64 = 1
+        var waitingWrites: [UInt64: CheckedContinuation<Machine.Output, any Error>] = [:]
+        var waitingReadIndex: [UInt64: CheckedContinuation<Machine, any Error>] = [:]
+        /// Reads whose index is known, waiting for the machine to catch up.
+        var waitingApply: [(index: UInt64, continuation: CheckedContinuation<Machine, any Error>)] = []
+
+        init(node: ReplicatedNode, log: DurableRaftLog, machine: Machine, applied: UInt64) {
+            self.node = node
+            self.log = log
+            self.machine = machine
+            self.applied = applied
+            let options = node.options
+            let config = RaftConfig(id: options.memberID, voters: [options.memberID],
+                                    electionTick: options.electionTicks, applied: applied)
+            raft = RaftNode(config: config, storage: log.storage, rng: SystemRandomNumberGenerator())
+        }
+
+        func run() {
+            raft.campaign()
+            var nextTick = ContinuousClock.now + node.options.tickInterval
+            while true {
+                let wait = ContinuousClock.now.duration(to: nextTick)
+                if wait > .zero { _ = node.wakeUp.wait(timeout: .now() + .nanoseconds(Int(wait.nanoseconds))) }
+                if ContinuousClock.now >= nextTick {
+                    raft.tick()
+                    nextTick = ContinuousClock.now + node.options.tickInterval
+                }
+                let (requests, stopping) = node.inbox.withLock { inbox in
+                    defer { inbox.requests.removeAll() }
+                    return (inbox.requests, inbox.stopping)
+                }
+                if stopping {
+                    failAll(requests, ReplicationError.stopped)
+                    break
+                }
+                submit(requests)
+                do {
+                    try processReady()
+                } catch {
+                    // The log cannot be written: acknowledging anything more could lose it.
+                    preconditionFailure("kvd: cannot write the log: \(error)")
+                }
+            }
+            node.finished.signal()
+        }
+
+        private func submit(_ requests: [Request]) {
+            for request in requests {
+                let id = nextRequestID
+                nextRequestID += 1
+                do {
+                    switch request {
+                    case .propose(let command, let continuation):
+                        try raft.propose(RequestEnvelope.encode(id: id, command: command))
+                        waitingWrites[id] = continuation
+                    case .read(let continuation):
+                        try raft.readIndex(context: RequestEnvelope.encode(id: id, command: []))
+                        waitingReadIndex[id] = continuation
+                    }
+                } catch {
+                    failAll([request], ReplicationError.noLeader)
+                }
+            }
+            node.statistics.withLock { $0.proposals += requests.count }
+        }
+
+        private func processReady() throws {
+            while raft.hasReady {
+                let ready = raft.ready()
+                if ready.snapshot != nil || !ready.entries.isEmpty || ready.hardState != nil {
+                    try log.save(ready)
+                    node.statistics.withLock { $0.logSyncs += 1 }
+                }
+                if let snapshot = ready.snapshot, !snapshot.isEmpty {
+                    machine = try! Machine(snapshot: snapshot.data)
+                    applied = snapshot.metadata.index
+                }
+                for entry in ready.committedEntries { apply(entry) }
+                for state in ready.readStates {
+                    guard let id = RequestEnvelope.decode(state.context)?.id,
+                          let continuation = waitingReadIndex.removeValue(forKey: id) else { continue }
+                    waitingApply.append((state.index, continuation))
+                }
+                answerReads()
+                raft.advance(ready)
+                if let softState = ready.softState, softState.role != .leader { failWaiting() }
+                try snapshotIfDue()
+                node.statistics.withLock {
+                    $0.appliedIndex = applied
+                    $0.term = raft.term
+                    $0.isLeader = raft.role == .leader
+                }
+            }
+        }
+
+        private func apply(_ entry: Entry) {
+            applied = entry.index
+            // Empty entries are the ones a new leader appends to commit its term.
+            guard !entry.data.isEmpty else { return }
+            guard let envelope = RequestEnvelope.decode(entry.data), let command = Machine.decode(envelope.command) else {
+                preconditionFailure("kvd: log entry \(entry.index) holds no command this server wrote")
+            }
+            let output = machine.apply(command, index: entry.index)
+            waitingWrites.removeValue(forKey: envelope.id)?.resume(returning: output)
+        }
+
+        private func answerReads() {
+            waitingApply.removeAll { waiting in
+                guard waiting.index <= applied else { return false }
+                waiting.continuation.resume(returning: machine)
+                return true
+            }
+        }
+
+        private func snapshotIfDue() throws {
+            let taken = (try? log.storage.snapshot().metadata.index) ?? 0
+            guard applied >= taken + node.options.snapshotInterval else { return }
+            try log.snapshot(at: applied, voters: [node.options.memberID], data: machine.snapshot(),
+                             keep: node.options.entriesKeptAfterSnapshot)
+            node.statistics.withLock { $0.snapshots += 1 }
+        }
+
+        /// A member that lost leadership cannot promise its pending requests an outcome.
+        private func failWaiting() {
+            for continuation in waitingWrites.values { continuation.resume(throwing: ReplicationError.noLeader) }
+            for continuation in waitingReadIndex.values { continuation.resume(throwing: ReplicationError.noLeader) }
+            waitingWrites.removeAll()
+            waitingReadIndex.removeAll()
+        }
+
+        private func failAll(_ requests: [Request], _ error: ReplicationError) {
+            for request in requests {
+                switch request {
+                case .propose(_, let continuation): continuation.resume(throwing: error)
+                case .read(let continuation): continuation.resume(throwing: error)
+                }
+            }
+            if error == .stopped {
+                failWaiting()
+                for waiting in waitingApply { waiting.continuation.resume(throwing: error) }
+                waitingApply.removeAll()
+            }
+        }
+    }
+}
+
+/// An entry's data: the proposing request's id (to find its waiter) and the command.
+enum RequestEnvelope {
+    static func encode(id: UInt64, command: [UInt8]) -> [UInt8] {
+        var writer = ByteWriter()
+        writer.append(id)
+        return writer.bytes + command
+    }
+
+    static func decode(_ bytes: [UInt8]) -> (id: UInt64, command: [UInt8])? {
+        var reader = ByteReader(bytes)
+        guard let id = reader.uint64() else { return nil }
+        return (id, reader.rest())
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
