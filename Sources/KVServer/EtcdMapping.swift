@@ -1,0 +1,86 @@
+// The mapping between etcd's protobuf messages (EtcdAPI) and the MVCC store's
+// own request and response values. What etcd's gRPC layer (v3rpc) does around
+// the store lives here too: its request checks, its response headers and its
+// gRPC statuses, so the store stays free of wire concerns.
+
+import EtcdAPI
+import MVCC
+
+/// A gRPC status as etcd sends it: clients match both the code and the exact message.
+struct EtcdStatus: Error, Hashable, Sendable {
+    /// gRPC status codes by their wire numbers. KVServer does not depend on GRPCCore;
+    /// the server turns these into `RPCError.Code(rawValue:)`, which takes the same numbers.
+    struct Code: RawRepresentable, Hashable, Sendable {
+        var rawValue: Int
+
+        static let invalidArgument = Code(rawValue: 3)
+        static let notFound = Code(rawValue: 5)
+        static let resourceExhausted = Code(rawValue: 8)
+        static let failedPrecondition = Code(rawValue: 9)
+        static let outOfRange = Code(rawValue: 11)
+    }
+
+    var code: Code
+    var message: String
+
+    /// etcd's togRPCError: the store's errors already carry etcd's code and text.
+    init(_ error: MVCCError) {
+        self.init(code: Code(rawValue: error.code.rawValue), message: error.message)
+    }
+
+    init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// etcd 3.5's ErrGRPCInvalidSortOption. etcd 3.4 has no check and its Range
+    /// panics on an unknown sort target, so the next release's answer is the one to give.
+    static let invalidSortOption = EtcdStatus(code: .invalidArgument, message: "etcdserver: invalid sort option")
+}
+
+/// The parts of etcd's ResponseHeader the store does not know.
+struct ResponseHeaderContext: Hashable, Sendable {
+    var clusterID: UInt64
+    var memberID: UInt64
+    var raftTerm: UInt64
+
+    /// etcd fills only the top-level header (v3rpc header.fill): the responses nested
+    /// in a txn carry their revision alone, a nested txn's not even that.
+    static let nested = ResponseHeaderContext(clusterID: 0, memberID: 0, raftTerm: 0)
+
+    func header(revision: Int64) -> Etcdserverpb_ResponseHeader {
+        var header = Etcdserverpb_ResponseHeader()
+        header.clusterID = clusterID
+        header.memberID = memberID
+        header.revision = revision
+        header.raftTerm = raftTerm
+        return header
+    }
+}
+
+/// The generated response messages, which all start from a header.
+protocol EtcdResponseMessage {
+    init()
+    var header: Etcdserverpb_ResponseHeader { get set }
+}
+
+extension EtcdResponseMessage {
+    /// A response whose header is always present, as etcd's is, even when all zero.
+    init(revision: Int64, context: ResponseHeaderContext, fill: (inout Self) -> Void) {
+        self.init()
+        header = context.header(revision: revision)
+        fill(&self)
+    }
+}
+
+extension Mvccpb_KeyValue {
+    init(_ kv: KeyValue) {
+        self.init()
+        key = .init(kv.key)
+        createRevision = kv.createRevision
+        modRevision = kv.modRevision
+        version = kv.version
+        value = .init(kv.value)
+        lease = kv.lease
+    }
+}
