@@ -438,6 +438,91 @@ private func compare(
         }
     }
 
+    // MARK: Leases
+
+    @Test func leaseRequestsMapEveryField() {
+        var grant = Etcdserverpb_LeaseGrantRequest()
+        grant.id = 0x1234
+        grant.ttl = 60
+        let request = LeaseGrantRequest(grant)
+        #expect(request.id == 0x1234 && request.ttl == 60)
+        #expect(LeaseGrantRequest(Etcdserverpb_LeaseGrantRequest()).id == 0)
+
+        var revoke = Etcdserverpb_LeaseRevokeRequest()
+        revoke.id = -5
+        #expect(LeaseRevokeRequest(revoke).id == -5)
+
+        var timeToLive = Etcdserverpb_LeaseTimeToLiveRequest()
+        timeToLive.id = 99
+        timeToLive.keys = true
+        #expect(LeaseTimeToLiveRequest(timeToLive).id == 99 && LeaseTimeToLiveRequest(timeToLive).keys)
+        timeToLive.keys = false
+        #expect(!LeaseTimeToLiveRequest(timeToLive).keys)
+    }
+
+    @Test func leaseGrantAndRevokeResponses() throws {
+        var store = Store()
+        var grant = Etcdserverpb_LeaseGrantRequest()
+        grant.id = 7
+        grant.ttl = 1
+        let request = LeaseGrantRequest(grant)
+        let granted = try store.grantLease(id: request.id, ttl: request.ttl, now: .seconds(0))
+        let message = Etcdserverpb_LeaseGrantResponse(granted, context: context)
+        expectTopHeader(message.header, revision: 1)
+        #expect(message.id == 7)
+        #expect(message.ttl == 2)  // raised to the minimum TTL
+        #expect(message.error == "")
+
+        _ = try store.put(PutRequest(key: b("k"), lease: 7))
+        let revoked = try store.revokeLease(id: LeaseRevokeRequest(.with { $0.id = 7 }).id)
+        let revokeMessage = Etcdserverpb_LeaseRevokeResponse(revoked.response, context: context)
+        expectTopHeader(revokeMessage.header, revision: 3)
+        #expect(revokeMessage.hasHeader)
+    }
+
+    @Test func leaseTimeToLiveResponse() throws {
+        var store = Store()
+        _ = try store.grantLease(id: 5, ttl: 30, now: .seconds(0))
+        _ = try store.put(PutRequest(key: b("b"), lease: 5))
+        _ = try store.put(PutRequest(key: b("a"), lease: 5))
+        let request = LeaseTimeToLiveRequest(.with { $0.id = 5; $0.keys = true })
+        let found = Result { () throws(MVCCError) in
+            try store.leaseTimeToLive(id: request.id, keys: request.keys, now: .seconds(10))
+        }
+        let message = try Etcdserverpb_LeaseTimeToLiveResponse(found, id: 5, revision: store.currentRevision, context: context)
+        expectTopHeader(message.header, revision: 3)
+        #expect(message.id == 5)
+        #expect(message.ttl == 20)
+        #expect(message.grantedTtl == 30)
+        #expect(message.keys == [d("a"), d("b")])
+
+        // etcd answers an unknown lease, it does not fail.
+        let missing = Result { () throws(MVCCError) in try store.leaseTimeToLive(id: 6, keys: true, now: .seconds(10)) }
+        let notFound = try Etcdserverpb_LeaseTimeToLiveResponse(missing, id: 6, revision: 3, context: context)
+        expectTopHeader(notFound.header, revision: 3)
+        #expect(notFound.id == 6 && notFound.ttl == -1 && notFound.grantedTtl == 0 && notFound.keys.isEmpty)
+
+        #expect(throws: EtcdStatus(.noSpace)) {
+            try Etcdserverpb_LeaseTimeToLiveResponse(.failure(.noSpace), id: 6, revision: 3, context: context)
+        }
+    }
+
+    @Test func leaseKeepAliveResponse() throws {
+        var store = Store()
+        _ = try store.grantLease(id: 5, ttl: 30, now: .seconds(0))
+        let renewed = Result { () throws(MVCCError) in try store.renewLease(id: 5, now: .seconds(10)) }
+        let message = try Etcdserverpb_LeaseKeepAliveResponse(id: 5, renewal: renewed, revision: 1, context: context)
+        expectTopHeader(message.header, revision: 1)
+        #expect(message.id == 5 && message.ttl == 30)
+        // Expired or unknown: TTL 0 on the stream, no error.
+        let expired = Result { () throws(MVCCError) in try store.renewLease(id: 5, now: .seconds(40)) }
+        let gone = try Etcdserverpb_LeaseKeepAliveResponse(id: 5, renewal: expired, revision: 1, context: context)
+        #expect(gone.id == 5 && gone.ttl == 0)
+        #expect(throws: EtcdStatus(.leaseTTLTooLarge)) {
+            try Etcdserverpb_LeaseKeepAliveResponse(id: 5, renewal: .failure(.leaseTTLTooLarge), revision: 1, context: context)
+        }
+    }
+
     // MARK: The wire
 
     /// What a client sends: protobuf bytes, parsed, mapped, applied, answered, and parsed back.
