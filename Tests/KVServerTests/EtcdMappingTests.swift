@@ -523,6 +523,66 @@ private func compare(
         }
     }
 
+    // MARK: Errors
+
+    /// etcd 3.4's rpctypes/error.go, by gRPC code number and exact text.
+    @Test(arguments: [
+        (MVCCError.emptyKey, 3, "etcdserver: key is not provided"),
+        (.keyNotFound, 3, "etcdserver: key not found"),
+        (.valueProvided, 3, "etcdserver: value is provided"),
+        (.leaseProvided, 3, "etcdserver: lease is provided"),
+        (.tooManyOperations, 3, "etcdserver: too many operations in txn request"),
+        (.duplicateKey, 3, "etcdserver: duplicate key given in txn request"),
+        (.compacted, 11, "etcdserver: mvcc: required revision has been compacted"),
+        (.futureRevision, 11, "etcdserver: mvcc: required revision is a future revision"),
+        (.noSpace, 8, "etcdserver: mvcc: database space exceeded"),
+        (.leaseNotFound, 5, "etcdserver: requested lease not found"),
+        (.leaseExists, 9, "etcdserver: lease already exists"),
+        (.leaseTTLTooLarge, 11, "etcdserver: too large lease TTL"),
+    ])
+    func errorStatuses(_ error: MVCCError, _ code: Int, _ message: String) {
+        let status = EtcdStatus(error)
+        #expect(status.code.rawValue == code)
+        #expect(status.message == message)
+    }
+
+    @Test func statusCodeNames() {
+        #expect(EtcdStatus.Code.invalidArgument.rawValue == 3)
+        #expect(EtcdStatus.Code.notFound.rawValue == 5)
+        #expect(EtcdStatus.Code.resourceExhausted.rawValue == 8)
+        #expect(EtcdStatus.Code.failedPrecondition.rawValue == 9)
+        #expect(EtcdStatus.Code.outOfRange.rawValue == 11)
+        #expect(EtcdStatus.invalidSortOption.code == .invalidArgument)
+    }
+
+    /// The statuses the store's own failures turn into, end to end.
+    @Test func storeFailuresBecomeEtcdStatuses() throws {
+        var store = Store()
+        _ = try store.put(PutRequest(key: b("a")))
+        _ = try store.put(PutRequest(key: b("a")))
+        _ = try store.compact(3)
+        func status(_ body: () throws(MVCCError) -> Void) -> EtcdStatus? {
+            do { try body() } catch { return EtcdStatus(error) }
+            return nil
+        }
+        var old = Etcdserverpb_RangeRequest()
+        old.key = d("a")
+        old.revision = 2
+        let compactedRead = try RangeRequest(old)
+        old.revision = 9
+        let futureRead = try RangeRequest(old)
+        let leasedPut = try PutRequest(.with { $0.key = d("b"); $0.lease = 42 })
+        let ignoringPut = try PutRequest(.with { $0.key = d("zz"); $0.ignoreValue = true })
+        let compacted = status { () throws(MVCCError) in _ = try store.range(compactedRead) }
+        #expect(compacted == EtcdStatus(code: .outOfRange, message: "etcdserver: mvcc: required revision has been compacted"))
+        let future = status { () throws(MVCCError) in _ = try store.range(futureRead) }
+        #expect(future == EtcdStatus(code: .outOfRange, message: "etcdserver: mvcc: required revision is a future revision"))
+        let unknownLease = status { () throws(MVCCError) in _ = try store.put(leasedPut) }
+        #expect(unknownLease == EtcdStatus(code: .notFound, message: "etcdserver: requested lease not found"))
+        let missingKey = status { () throws(MVCCError) in _ = try store.put(ignoringPut) }
+        #expect(missingKey == EtcdStatus(code: .invalidArgument, message: "etcdserver: key not found"))
+    }
+
     // MARK: The wire
 
     /// What a client sends: protobuf bytes, parsed, mapped, applied, answered, and parsed back.
