@@ -84,3 +84,18 @@ extension Mvccpb_KeyValue {
         lease = kv.lease
     }
 }
+
+extension Mvccpb_Event {
+    /// A watch event. The store's events always carry the previous state when history
+    /// holds it; etcd sends it only to watchers created with prev_kv.
+    init(_ event: Event, prevKv includePrevKv: Bool) {
+        self.init()
+        type =
+            switch event.kind {
+            case .put: .put
+            case .delete: .delete
+            }
+        kv = Mvccpb_KeyValue(event.kv)
+        if includePrevKv, let previous = event.prevKv { prevKv = Mvccpb_KeyValue(previous) }
+    }
+}

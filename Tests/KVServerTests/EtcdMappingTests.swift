@@ -583,6 +583,36 @@ private func compare(
         #expect(missingKey == EtcdStatus(code: .invalidArgument, message: "etcdserver: key not found"))
     }
 
+    // MARK: Watch events
+
+    @Test func watchEventsFromTheStore() throws {
+        var store = Store()
+        _ = try store.put(PutRequest(key: b("a"), value: b("1")))
+        let put = try store.put(PutRequest(key: b("a"), value: b("2"))).events
+        let delete = try store.deleteRange(DeleteRangeRequest(key: b("a"))).events
+        #expect(put.count == 1 && delete.count == 1)
+
+        let putEvent = Mvccpb_Event(put[0], prevKv: true)
+        #expect(putEvent.type == .put)
+        expectSame(putEvent.kv, kv("a", create: 2, mod: 3, version: 2, value: "2"))
+        #expect(putEvent.hasPrevKv)
+        expectSame(putEvent.prevKv, kv("a", create: 2, mod: 2, version: 1, value: "1"))
+
+        let deleteEvent = Mvccpb_Event(delete[0], prevKv: true)
+        #expect(deleteEvent.type == .delete)
+        expectSame(deleteEvent.kv, KeyValue(key: b("a"), modRevision: 4))
+        expectSame(deleteEvent.prevKv, kv("a", create: 2, mod: 3, version: 2, value: "2"))
+
+        // A watcher without prev_kv gets none; an event without one sends none.
+        #expect(!Mvccpb_Event(put[0], prevKv: false).hasPrevKv)
+        #expect(!Mvccpb_Event(Event(kind: .put, kv: kv("n", create: 5, mod: 5, version: 1, value: "x")), prevKv: true).hasPrevKv)
+
+        let wire: [UInt8] = try deleteEvent.serializedBytes()
+        let parsed = try Mvccpb_Event(serializedBytes: wire)
+        #expect(parsed == deleteEvent)
+        #expect(parsed.type.rawValue == 1)
+    }
+
     // MARK: The wire
 
     /// What a client sends: protobuf bytes, parsed, mapped, applied, answered, and parsed back.
