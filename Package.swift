@@ -14,6 +14,7 @@ let package = Package(
             traits: []),
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
     ],
     targets: [
         // C libraries from Debian. Only libsystemd is linked as pkg-config says
@@ -42,8 +43,15 @@ let package = Package(
 
         // kvd's storage: the write-ahead log (segments, rolling CRC-32C, group commit).
         .target(name: "WriteAheadLog", dependencies: ["CoreboxCore", "CoreboxSystem"]),
-        // The kvd applet, built bottom-up (docs/kvd.md): so far Raft's durable log and the etcd API mapping.
-        .target(name: "KVServer", dependencies: ["CoreboxCore", "CoreboxSystem", "Raft", "WriteAheadLog", "MVCC", "EtcdAPI"]),
+        // The kvd applet, built bottom-up (docs/kvd.md): the replicated store and its gRPC services.
+        .target(
+            name: "KVServer",
+            dependencies: [
+                "CoreboxCore", "CoreboxSystem", "Raft", "WriteAheadLog", "MVCC", "EtcdAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]
+        ),
         .target(name: "MVCC"),
         // etcd 3.4's gRPC API: our .proto files and the Swift generated from them
         // (scripts/generate-protos).
