@@ -67,6 +67,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
     private enum Request: Sendable {
         case propose([UInt8], CheckedContinuation<Machine.Output, any Error>)
         case read(CheckedContinuation<Machine, any Error>)
+        case local(@Sendable (inout Machine) -> Void)
     }
 
     private struct Inbox: ~Copyable {
@@ -83,8 +84,13 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
     /// Opens the log in `directory`, restores the machine from its newest
     /// snapshot and replays the committed entries after it, then starts the
     /// loop; a one-member cluster elects itself at once.
-    public init(directory: String, options: Options = Options()) throws {
+    /// Called on the loop for every applied command, in log order, with its
+    /// output (watchers are fed from here); it must not block.
+    private let onApply: @Sendable (Machine.Output, UInt64) -> Void
+
+    public init(directory: String, options: Options = Options(), onApply: @escaping @Sendable (Machine.Output, UInt64) -> Void = { _, _ in }) throws {
         self.options = options
+        self.onApply = onApply
         let log = try DurableRaftLog.open(directory: directory, segmentSize: options.segmentSize)
         let snapshot = try log.storage.snapshot()
         let machine = try snapshot.isEmpty ? Machine(snapshot: []) : Machine(snapshot: snapshot.data)
@@ -109,6 +115,20 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
         }
     }
 
+    /// Changes this member's machine outside the log, on the loop: for state
+    /// that is the leader's own and not replicated (etcd's lease expiry
+    /// instants, renewed by keep-alives).
+    public func updateLocally<T: Sendable>(_ body: @escaping @Sendable (inout Machine) -> T) async throws -> T {
+        let box = Mutex<T?>(nil)
+        let _: Machine = try await withCheckedThrowingContinuation { continuation in
+            enqueue(.local { machine in
+                box.withLock { $0 = body(&machine) }
+            })
+            enqueue(.read(continuation))
+        }
+        return box.withLock { $0! }
+    }
+
     public var currentStatistics: Statistics { statistics.withLock { $0 } }
 
     /// Fails what is queued, finishes the loop and closes the log.
@@ -128,6 +148,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
             switch request {
             case .propose(_, let continuation): continuation.resume(throwing: ReplicationError.stopped)
             case .read(let continuation): continuation.resume(throwing: ReplicationError.stopped)
+            case .local: break
             }
             return
         }
@@ -199,6 +220,8 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
                     case .read(let continuation):
                         try raft.readIndex(context: RequestEnvelope.encode(id: id, command: []))
                         waitingReadIndex[id] = continuation
+                    case .local(let body):
+                        body(&machine)
                     }
                 } catch {
                     failAll([request], ReplicationError.noLeader)
@@ -244,6 +267,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
                 preconditionFailure("kvd: log entry \(entry.index) holds no command this server wrote")
             }
             let output = machine.apply(command, index: entry.index)
+            node.onApply(output, entry.index)
             waitingWrites.removeValue(forKey: envelope.id)?.resume(returning: output)
         }
 
@@ -276,6 +300,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
                 switch request {
                 case .propose(_, let continuation): continuation.resume(throwing: error)
                 case .read(let continuation): continuation.resume(throwing: error)
+                case .local: break
                 }
             }
             if error == .stopped {

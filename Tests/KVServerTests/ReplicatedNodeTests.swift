@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import KVServer
 
@@ -124,6 +125,38 @@ struct Registers: ReplicatedStateMachine, Equatable {
         let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
         defer { node.stop() }
         #expect(try await node.read().values == written)
+    }
+
+    @Test func everyAppliedCommandIsReportedInLogOrder() async throws {
+        let directory = DataDirectory()
+        let seen = Mutex<[UInt64]>([])
+        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options) { _, index in
+            seen.withLock { $0.append(index) }
+        }
+        defer { node.stop() }
+        for number in 0..<10 { _ = try await node.propose(.init(key: "k", value: "\(number)")) }
+        let indexes = seen.withLock { $0 }
+        #expect(indexes.count == 10)
+        #expect(indexes == indexes.sorted())
+    }
+
+    @Test func localUpdatesChangeTheMachineOutsideTheLog() async throws {
+        let directory = DataDirectory()
+        do {
+            let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
+            _ = try await node.propose(.init(key: "replicated", value: "1"))
+            let before = try await node.updateLocally { machine -> Int in
+                defer { machine.values["local"] = "only here" }
+                return machine.values.count
+            }
+            #expect(before == 1)
+            #expect(try await node.read().values["local"] == "only here")
+            node.stop()
+        }
+        // Not in the log: a restart does not bring it back.
+        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
+        defer { node.stop() }
+        #expect(try await node.read().values == ["replicated": "1"])
     }
 
     @Test func aStoppedNodeRefusesRequests() async throws {
