@@ -46,6 +46,12 @@ struct KVStateMachine: ReplicatedStateMachine {
 
     func snapshot() -> [UInt8] { store.snapshot() }
 
+    /// LeaseKeepAlive's renewal: a change to this member's expiry instants only,
+    /// made through `ReplicatedNode.updateLocally`, never through the log.
+    mutating func renewLease(id: Int64, now: MonotonicInstant) -> Result<Int64, MVCCError> {
+        Result { () throws(MVCCError) in try store.renewLease(id: id, now: now) }
+    }
+
     mutating func apply(_ command: Command, index: UInt64) -> Output {
         var events: [Event] = []
         let result = Result { () throws(EtcdStatus) -> Response in

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+@testable import KVServer
+
+@Suite(.serialized) struct MaintenanceServiceTests {
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    /// FIPS 180-4 examples, and a message fed in uneven pieces across block boundaries.
+    @Test func sha256MatchesTheStandardVectors() {
+        func digest(_ text: String) -> String {
+            var sha = SHA256()
+            sha.update(Array(text.utf8))
+            return Self.hex(sha.finalize())
+        }
+        #expect(digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(digest("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var pieces = SHA256()
+        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        var offset = 0
+        for size in [1, 63, 64, 65, 1000].cycled(until: million.count) {
+            let end = min(offset + size, million.count)
+            pieces.update(million[offset..<end])
+            offset = end
+        }
+        let digest = Self.hex(pieces.finalize())
+        #expect(digest == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func endpointStatusAndHealth() async throws {
+        try await EtcdServices.withServer { port in
+            #expect(try await EtcdServices.etcdctl(port, ["put", "a", "1"]).status == 0)
+            let status = try await EtcdServices.etcdctl(port, ["endpoint", "status", "-w", "json"])
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]], "\(status.stderr)")
+            let fields = try #require(json.first?["Status"] as? [String: Any])
+            #expect(fields["version"] as? String == "3.4.23")
+            #expect(fields["leader"] as? Int == Int(EtcdServices.memberID))
+            #expect((fields["dbSize"] as? Int ?? 0) > 0)
+            #expect((fields["raftIndex"] as? Int ?? 0) >= 2)
+            #expect((fields["raftTerm"] as? Int ?? 0) >= 1)
+            #expect(fields["errors"] == nil)
+            let header = try #require(fields["header"] as? [String: Any])
+            #expect(header["revision"] as? Int == 2)
+
+            let health = try await EtcdServices.etcdctl(port, ["endpoint", "health"])
+            #expect(health.status == 0)
+            #expect((health.stdout + health.stderr).contains("127.0.0.1:\(port) is healthy"))
+        }
+    }
+
+    @Test func memberListShowsTheOneMember() async throws {
+        try await EtcdServices.withServer { port in
+            let list = try await EtcdServices.etcdctl(port, ["member", "list"])
+            #expect(list.stdout == "2000, started, kvd-test, http://127.0.0.1:2380, http://127.0.0.1:2379, false\n", "\(list.stderr)")
+            let add = try await EtcdServices.etcdctl(port, ["member", "add", "other", "--peer-urls=http://10.0.0.2:2380"])
+            #expect(add.stderr.contains("etcdserver: re-configuration failed due to not enough started members"))
+            let remove = try await EtcdServices.etcdctl(port, ["member", "remove", "1234"])
+            #expect(remove.stderr.contains("etcdserver: member not found"))
+        }
+    }
+
+    @Test func snapshotSaveWritesTheStoreAndItsDigest() async throws {
+        try await EtcdServices.withServer { port in
+            #expect(try await EtcdServices.etcdctl(port, ["put", "snap", "shot"]).status == 0)
+            let file = NSTemporaryDirectory() + "corebox-snapshot-\(UUID().uuidString).db"
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let save = try await EtcdServices.etcdctl(port, ["snapshot", "save", file])
+            #expect(save.status == 0, "\(save.stderr)")
+            #expect(save.stdout.contains("Snapshot saved at \(file)"))
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+            #expect(bytes.count % 512 == 32)
+            try #require(bytes.count > 32)
+            #expect(bytes.starts(with: Array("MVCCSNAP".utf8)))
+            var sha = SHA256()
+            sha.update(bytes.dropLast(32))
+            let digest = sha.finalize()
+            #expect(digest == Array(bytes.suffix(32)))
+        }
+    }
+
+    @Test func hashKVAndDefragmentAnswer() async throws {
+        try await EtcdServices.withServer { port in
+            #expect(try await EtcdServices.etcdctl(port, ["put", "h", "1"]).status == 0)
+            let first = try await EtcdServices.etcdctl(port, ["endpoint", "hashkv", "-w", "json"]).stdout
+            #expect(first.contains("\"compact_revision\":-1"))
+            #expect(first == (try await EtcdServices.etcdctl(port, ["endpoint", "hashkv", "-w", "json"]).stdout))
+            #expect(try await EtcdServices.etcdctl(port, ["put", "h", "2"]).status == 0)
+            #expect(first != (try await EtcdServices.etcdctl(port, ["endpoint", "hashkv", "-w", "json"]).stdout))
+            let defrag = try await EtcdServices.etcdctl(port, ["defrag"])
+            #expect(defrag.stdout.contains("Finished defragmenting etcd member[127.0.0.1:\(port)]"), "\(defrag.stderr)")
+        }
+    }
+}
+
+extension Array where Element == Int {
+    /// The sizes repeated until they add up to at least `total`.
+    fileprivate func cycled(until total: Int) -> [Int] {
+        var sizes: [Int] = []
+        var sum = 0
+        while sum < total {
+            let size = self[sizes.count % count]
+            sizes.append(size)
+            sum += size
+        }
+        return sizes
+    }
+}
