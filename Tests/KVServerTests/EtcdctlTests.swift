@@ -1,11 +1,9 @@
 import Foundation
-import GRPCCore
-import GRPCNIOTransportHTTP2
 import Testing
 @testable import KVServer
 
-/// kvd's KV service driven by the real etcdctl (Debian's etcd-client 3.4),
-/// over gRPC on loopback.
+/// kvd's server driven by the real etcdctl (Debian's etcd-client 3.4), over
+/// gRPC on loopback.
 @Suite(.serialized) struct EtcdctlTests {
     struct Run {
         let status: Int32
@@ -32,27 +30,31 @@ import Testing
         return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
     }
 
-    /// A node and its gRPC server on an ephemeral loopback port, for the duration of `body`.
-    static func withServer(_ body: @Sendable (Int) async throws -> Void) async throws {
+    /// A kvd server on an ephemeral loopback port over `directory`, for the duration of `body`.
+    static func withServer(directory: DataDirectory = DataDirectory(), _ body: @Sendable (Int) async throws -> Void) async throws {
+        var configuration = KVDConfiguration()
+        configuration.dataDirectory = directory.path
+        configuration.listenClient = [.init(host: "127.0.0.1", port: 0)]
+        let server = try await KVDServer.start(configuration)
+        do {
+            try await body(server.clientPorts[0])
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    @Test func dataSurvivesARestartOfTheServer() async throws {
         let directory = DataDirectory()
-        var options = ReplicatedNode<KVStateMachine>.Options()
-        options.segmentSize = 1 << 20
-        let node = try ReplicatedNode<KVStateMachine>(directory: directory.path, options: options)
-        defer { node.stop() }
-        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext)
-        let service = KVService(node: node, identity: ResponseHeaderContext(clusterID: 0x1000, memberID: 0x2000, raftTerm: 0))
-        let server = GRPCServer(transport: transport, services: [service])
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.serve() }
-            let port = try await transport.listeningAddress.ipv4!.port
-            do {
-                try await body(port)
-            } catch {
-                server.beginGracefulShutdown()
-                throw error
-            }
-            server.beginGracefulShutdown()
-            try await group.waitForAll()
+        try await Self.withServer(directory: directory) { port throws in
+            for number in 0..<20 { #expect(try Self.etcdctl(port, ["put", "k\(number % 4)", "v\(number)"]).status == 0) }
+        }
+        try await Self.withServer(directory: directory) { port throws in
+            #expect(try Self.etcdctl(port, ["get", "k", "--prefix", "--print-value-only"]).stdout == "v16\nv17\nv18\nv19\n")
+            let status = try Self.etcdctl(port, ["endpoint", "status", "-w", "json"]).stdout
+            #expect(status.contains("\"revision\":21"))
+            #expect(status.contains("\"version\":\"3.4.23\""))
         }
     }
 
@@ -66,8 +68,8 @@ import Testing
             #expect(try Self.etcdctl(port, ["get", "foo", "--rev=2"]).stdout == "foo\nbar\n")
             let json = try Self.etcdctl(port, ["get", "foo", "-w", "json"]).stdout
             #expect(json.contains("\"revision\":4"))
-            #expect(json.contains("\"cluster_id\":4096"))
-            #expect(json.contains("\"member_id\":8192"))
+            #expect(json.contains("\"cluster_id\":\(0xC0DE_B0C5)"))
+            #expect(json.contains("\"member_id\":\(KVDServer.memberID("default"))"))
             #expect(try Self.etcdctl(port, ["del", "foo/", "--prefix"]).stdout == "2\n")
             #expect(try Self.etcdctl(port, ["get", "foo/", "--prefix"]).stdout == "")
         }
