@@ -30,8 +30,8 @@ import Testing
 
     @Test func endpointStatusAndHealth() async throws {
         try await EtcdServices.withServer { port in
-            #expect(try await EtcdServices.etcdctl(port, ["put", "a", "1"]).status == 0)
-            let status = try await EtcdServices.etcdctl(port, ["endpoint", "status", "-w", "json"])
+            #expect(try await Clients.etcdctl(port, ["put", "a", "1"]).status == 0)
+            let status = try await Clients.etcdctl(port, ["endpoint", "status", "-w", "json"])
             let json = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]], "\(status.stderr)")
             let fields = try #require(json.first?["Status"] as? [String: Any])
             #expect(fields["version"] as? String == "3.4.23")
@@ -43,7 +43,7 @@ import Testing
             let header = try #require(fields["header"] as? [String: Any])
             #expect(header["revision"] as? Int == 2)
 
-            let health = try await EtcdServices.etcdctl(port, ["endpoint", "health"])
+            let health = try await Clients.etcdctl(port, ["endpoint", "health"])
             #expect(health.status == 0)
             #expect((health.stdout + health.stderr).contains("127.0.0.1:\(port) is healthy"))
         }
@@ -51,21 +51,21 @@ import Testing
 
     @Test func memberListShowsTheOneMember() async throws {
         try await EtcdServices.withServer { port in
-            let list = try await EtcdServices.etcdctl(port, ["member", "list"])
+            let list = try await Clients.etcdctl(port, ["member", "list"])
             #expect(list.stdout == "2000, started, kvd-test, http://127.0.0.1:2380, http://127.0.0.1:2379, false\n", "\(list.stderr)")
-            let add = try await EtcdServices.etcdctl(port, ["member", "add", "other", "--peer-urls=http://10.0.0.2:2380"])
+            let add = try await Clients.etcdctl(port, ["member", "add", "other", "--peer-urls=http://10.0.0.2:2380"])
             #expect(add.stderr.contains("etcdserver: re-configuration failed due to not enough started members"))
-            let remove = try await EtcdServices.etcdctl(port, ["member", "remove", "1234"])
+            let remove = try await Clients.etcdctl(port, ["member", "remove", "1234"])
             #expect(remove.stderr.contains("etcdserver: member not found"))
         }
     }
 
     @Test func snapshotSaveWritesTheStoreAndItsDigest() async throws {
         try await EtcdServices.withServer { port in
-            #expect(try await EtcdServices.etcdctl(port, ["put", "snap", "shot"]).status == 0)
+            #expect(try await Clients.etcdctl(port, ["put", "snap", "shot"]).status == 0)
             let file = NSTemporaryDirectory() + "corebox-snapshot-\(UUID().uuidString).db"
             defer { try? FileManager.default.removeItem(atPath: file) }
-            let save = try await EtcdServices.etcdctl(port, ["snapshot", "save", file])
+            let save = try await Clients.etcdctl(port, ["snapshot", "save", file])
             #expect(save.status == 0, "\(save.stderr)")
             #expect(save.stdout.contains("Snapshot saved at \(file)"))
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
@@ -81,13 +81,13 @@ import Testing
 
     @Test func hashKVAndDefragmentAnswer() async throws {
         try await EtcdServices.withServer { port in
-            #expect(try await EtcdServices.etcdctl(port, ["put", "h", "1"]).status == 0)
-            let first = try await EtcdServices.etcdctl(port, ["endpoint", "hashkv", "-w", "json"]).stdout
+            #expect(try await Clients.etcdctl(port, ["put", "h", "1"]).status == 0)
+            let first = try await Clients.etcdctl(port, ["endpoint", "hashkv", "-w", "json"]).stdout
             #expect(first.contains("\"compact_revision\":-1"))
-            #expect(first == (try await EtcdServices.etcdctl(port, ["endpoint", "hashkv", "-w", "json"]).stdout))
-            #expect(try await EtcdServices.etcdctl(port, ["put", "h", "2"]).status == 0)
-            #expect(first != (try await EtcdServices.etcdctl(port, ["endpoint", "hashkv", "-w", "json"]).stdout))
-            let defrag = try await EtcdServices.etcdctl(port, ["defrag"])
+            #expect(first == (try await Clients.etcdctl(port, ["endpoint", "hashkv", "-w", "json"]).stdout))
+            #expect(try await Clients.etcdctl(port, ["put", "h", "2"]).status == 0)
+            #expect(first != (try await Clients.etcdctl(port, ["endpoint", "hashkv", "-w", "json"]).stdout))
+            let defrag = try await Clients.etcdctl(port, ["defrag"])
             #expect(defrag.stdout.contains("Finished defragmenting etcd member[127.0.0.1:\(port)]"), "\(defrag.stderr)")
         }
     }

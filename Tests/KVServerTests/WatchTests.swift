@@ -171,8 +171,8 @@ import Testing
         return false
     }
 
-    static func put(_ port: Int, _ key: String, _ value: String) throws {
-        let run = try EtcdctlTests.etcdctl(port, ["put", key, value])
+    static func put(_ port: Int, _ key: String, _ value: String) async throws {
+        let run = try await Clients.etcdctl(port, ["put", key, value])
         #expect(run.status == 0, "\(run.stderr)")
     }
 
@@ -212,9 +212,9 @@ import Testing
             let watch = try Background.etcdctl(port, ["watch", "foo", "--prefix"])
             defer { watch.kill() }
             #expect(await Self.watchers(hub, reach: 1))
-            try Self.put(port, "foo/a", "1")
-            try Self.put(port, "bar", "x")
-            #expect(try EtcdctlTests.etcdctl(port, ["del", "foo/a"]).stdout == "1\n")
+            try await Self.put(port, "foo/a", "1")
+            try await Self.put(port, "bar", "x")
+            #expect(try await Clients.etcdctl(port, ["del", "foo/a"]).stdout == "1\n")
             let expected = "PUT\nfoo/a\n1\nDELETE\nfoo/a\n\n"
             #expect(await watch.wait { out, _ in out == expected }, "\(watch.stdout) \(watch.stderr)")
             watch.kill()
@@ -225,20 +225,20 @@ import Testing
 
     @Test func etcdctlWatchFromThePastWithPrevKv() async throws {
         try await Self.withServer { port, hub in
-            try Self.put(port, "a", "1")
-            try Self.put(port, "a", "2")
+            try await Self.put(port, "a", "1")
+            try await Self.put(port, "a", "2")
             let watch = try Background.etcdctl(port, ["watch", "a", "--rev=2", "--prev-kv"])
             defer { watch.kill() }
             #expect(await watch.wait { out, _ in out == "PUT\na\n1\nPUT\na\n1\na\n2\n" }, "\(watch.stdout) \(watch.stderr)")
-            try Self.put(port, "a", "3")
+            try await Self.put(port, "a", "3")
             #expect(await watch.wait { out, _ in out == "PUT\na\n1\nPUT\na\n1\na\n2\nPUT\na\n2\na\n3\n" }, "\(watch.stdout)")
         }
     }
 
     @Test func etcdctlWatchFromACompactedRevisionIsCanceled() async throws {
         try await Self.withServer { port, hub in
-            for value in ["1", "2", "3"] { try Self.put(port, "a", value) }
-            #expect(try EtcdctlTests.etcdctl(port, ["compaction", "3"]).status == 0)
+            for value in ["1", "2", "3"] { try await Self.put(port, "a", value) }
+            #expect(try await Clients.etcdctl(port, ["compaction", "3"]).status == 0)
             let watch = try Background.etcdctl(port, ["watch", "a", "--rev=2"])
             defer { watch.kill() }
             #expect(await watch.wait { _, err in err.contains("required revision has been compacted") }, "\(watch.stderr)")
@@ -264,8 +264,8 @@ import Testing
             let python = try Background("/usr/bin/python3", ["-c", script])
             defer { python.kill() }
             #expect(await python.wait { out, _ in out.contains("created") }, "\(python.stderr)")
-            try Self.put(port, "other", "x")
-            try Self.put(port, "key", "v")
+            try await Self.put(port, "other", "x")
+            try await Self.put(port, "key", "v")
             #expect(await python.wait { out, _ in out == "created\nPutEvent key v\ndone\n" }, "\(python.stdout) \(python.stderr)")
             #expect(await Self.watchers(hub, reach: 0))
         }
@@ -274,7 +274,7 @@ import Testing
     /// A progress_notify watcher gets empty responses at the current revision (every 200 ms here).
     @Test func progressNotifyReachesPythonEtcd3() async throws {
         try await Self.withServer { port, _ in
-            try Self.put(port, "x", "1")
+            try await Self.put(port, "x", "1")
             let script = """
                 import etcd3, time
                 c = etcd3.client(port=\(port), timeout=5)
@@ -302,7 +302,7 @@ import Testing
     /// What etcdctl and python-etcd3 do not send: client-chosen IDs, progress and cancel requests.
     @Test func grpcClientIDsProgressAndCancel() async throws {
         try await Self.withServer { port, hub in
-            try Self.put(port, "x", "1")
+            try await Self.put(port, "x", "1")
             let (requests, send) = AsyncStream.makeStream(of: Etcdserverpb_WatchRequest.self)
             let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
             try await withGRPCClient(transport: transport) { client in
