@@ -9,9 +9,6 @@ import Synchronization
 /// The `kvd` applet (next: its main parses the configuration, starts this,
 /// notifies systemd and waits for SIGTERM) and the tests share it.
 public final class KVDServer: Sendable {
-    /// The etcd release whose API and behaviour kvd follows.
-    public static let etcdVersion = "3.4.23"
-
     private let node: ReplicatedNode<KVStateMachine>
     private let servers: [GRPCServer<HTTP2ServerTransport.Posix>]
     private let tasks: Mutex<[Task<Void, any Error>]>
@@ -34,11 +31,13 @@ public final class KVDServer: Sendable {
         options.tickInterval = .milliseconds(configuration.heartbeatMilliseconds)
         options.electionTicks = max(2, configuration.electionMilliseconds / max(1, configuration.heartbeatMilliseconds))
         options.snapshotInterval = max(1, configuration.snapshotCount)
+        let memberID = Self.memberID(configuration.name)
+        // Raft's ID and the ID in headers, Status and MemberList are one and the same.
+        options.memberID = memberID
         let hub = WatchHub()
         let node = try ReplicatedNode<KVStateMachine>(directory: configuration.dataDirectory, options: options) { output, _ in
             hub.publish(output.events, revision: output.revision)
         }
-        let memberID = memberID(configuration.name)
         let identity = ResponseHeaderContext(clusterID: 0xC0DE_B0C5, memberID: memberID, raftTerm: 0)
         let lease = LeaseService(node: node, identity: identity)
         let member = MemberInfo(id: memberID, name: configuration.name, peerURLs: configuration.advertisePeerURLs,

@@ -6,8 +6,12 @@ import Testing
 /// gRPC on loopback.
 @Suite(.serialized) struct EtcdctlTests {
     /// A kvd server on an ephemeral loopback port over `directory`, for the duration of `body`.
-    static func withServer(directory: DataDirectory = DataDirectory(), _ body: @Sendable (Int) async throws -> Void) async throws {
+    static func withServer(
+        directory: DataDirectory = DataDirectory(), configure: (inout KVDConfiguration) -> Void = { _ in },
+        _ body: @Sendable (Int) async throws -> Void
+    ) async throws {
         var configuration = KVDConfiguration()
+        configure(&configuration)
         configuration.dataDirectory = directory.path
         configuration.listenClient = [.init(host: "127.0.0.1", port: 0)]
         let server = try await KVDServer.start(configuration)

@@ -1,45 +1,19 @@
 import Foundation
-import GRPCCore
-import GRPCNIOTransportHTTP2
 import Testing
 @testable import KVServer
 
-/// A node serving KV, Lease, Maintenance and Cluster on an ephemeral loopback
-/// port, and the real clients (etcdctl 3.4, python-etcd3) run against it.
+/// A kvd server under a known member name, and the real clients (etcdctl
+/// 3.4, python-etcd3) run against it.
 enum EtcdServices {
-    static let memberID: UInt64 = 0x2000
+    static let memberName = "kvd-test"
+    static let memberID = KVDServer.memberID(memberName)
 
-    /// The services on a fresh node, with the lease expiry loop running, for the duration of `body`.
     static func withServer(_ body: @Sendable (Int) async throws -> Void) async throws {
-        let directory = DataDirectory()
-        var options = ReplicatedNode<KVStateMachine>.Options()
-        options.segmentSize = 1 << 20
-        options.memberID = memberID
-        let node = try ReplicatedNode<KVStateMachine>(directory: directory.path, options: options)
-        defer { node.stop() }
-        let identity = ResponseHeaderContext(clusterID: 0x1000, memberID: memberID, raftTerm: 0)
-        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext)
-        let leases = LeaseService(node: node, identity: identity)
-        let member = MemberInfo(id: memberID, name: "kvd-test", peerURLs: ["http://127.0.0.1:2380"], clientURLs: ["http://127.0.0.1:2379"])
-        let server = GRPCServer(transport: transport, services: [
-            KVService(node: node, identity: identity), leases,
-            MaintenanceService(node: node, identity: identity),
-            ClusterService(node: node, identity: identity, member: member),
-        ])
-        let expiry = leases.runExpiry(every: .milliseconds(100))
-        defer { expiry.cancel() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.serve() }
-            let port = try await transport.listeningAddress.ipv4!.port
-            do {
-                try await body(port)
-            } catch {
-                server.beginGracefulShutdown()
-                throw error
-            }
-            server.beginGracefulShutdown()
-            try await group.waitForAll()
-        }
+        try await EtcdctlTests.withServer(configure: { configuration in
+            configuration.name = memberName
+            configuration.advertiseClientURLs = ["http://127.0.0.1:2379"]
+            configuration.advertisePeerURLs = ["http://127.0.0.1:2380"]
+        }, body)
     }
 
     /// The hex lease ID from etcdctl's "lease <id> granted with TTL(<n>s)".
@@ -56,8 +30,8 @@ enum EtcdServices {
             let grant = try await Clients.etcdctl(port, ["lease", "grant", "60"])
             #expect(grant.stdout.hasSuffix("granted with TTL(60s)\n"), "\(grant.stderr)")
             let id = try #require(EtcdServices.grantedID(grant))
-            // The server chose the ID: the member ID sits in its top 16 bits.
-            #expect(UInt64(id, radix: 16).map { $0 >> 48 } == EtcdServices.memberID & 0xffff)
+            // The server chose the ID: the member ID's low 16 bits lead it, less the sign bit (IDs are positive int64s).
+            #expect(UInt64(id, radix: 16).map { $0 >> 48 } == EtcdServices.memberID & 0x7fff)
             #expect(try await Clients.etcdctl(port, ["put", "k", "v", "--lease=\(id)"]).stdout == "OK\n")
 
             let ttl = try await Clients.etcdctl(port, ["lease", "timetolive", id, "--keys"]).stdout
