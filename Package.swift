@@ -67,7 +67,7 @@ let package = Package(
 
         .executableTarget(
             name: "corebox",
-            dependencies: ["CoreboxCore", "CoreboxSystem", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CoreboxCore", "CoreboxSystem", "KVServer", .product(name: "Logging", package: "swift-log")]
         ),
 
         .testTarget(name: "CoreboxCoreTests", dependencies: ["CoreboxCore"]),

@@ -55,6 +55,32 @@ public struct KVDConfiguration: Equatable, Sendable {
         "max-txn-ops": { config, flag, value throws(UsageError) in config.maxTxnOperations = try number(value, flag: flag) },
     ]
 
+    /// `kvd --help`: the etcd flags kvd reads; each also comes from `ETCD_NAME_IN_CAPS`.
+    static let usage = """
+        Usage: kvd [FLAGS]
+
+        An etcd 3.4-compatible key-value server (one member). Flags as etcd's;
+        each may also be set as ETCD_<FLAG> (upper case, '-' as '_').
+
+          --name NAME                          member name (default "default")
+          --data-dir DIR                       data directory (default NAME.etcd)
+          --listen-client-urls URLS            http://HOST:PORT,... to serve clients on
+          --advertise-client-urls URLS         client URLs reported to clients
+          --initial-advertise-peer-urls URLS   peer URLs reported in the member list
+          --listen-peer-urls URLS              accepted for compatibility
+          --initial-cluster NAME=URL           may name only this member
+          --initial-cluster-state new|existing
+          --initial-cluster-token TOKEN        accepted for compatibility
+          --heartbeat-interval MS              Raft tick (default 100)
+          --election-timeout MS                (default 1000)
+          --snapshot-count N                   applied entries between snapshots (default 100000)
+          --quota-backend-bytes N              space quota (default 2 GiB)
+          --max-request-bytes N                largest client request (default 1.5 MiB)
+          --max-txn-ops N                      most operations in one txn (default 128)
+          --version, --help
+
+        """
+
     /// Parses `arguments` (after the program name) over `environment`.
     public static func parse(arguments: [String], environment: [String: String]) throws(UsageError) -> Action {
         var config = KVDConfiguration()
