@@ -1,3 +1,4 @@
+import TestSupport
 import EtcdAPI
 import Foundation
 import Glibc

@@ -5,16 +5,7 @@
 # check, then fails if any did not hold.
 set -euo pipefail
 
-failures=0
-ok() { echo "ok: $*"; }
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
-# expect WHAT ACTUAL WANTED
-expect() {
-  if [ "$2" = "$3" ]; then ok "$1 = $3"; else fail "$1 is '$2', want '$3'"; fi
-}
+source "$VMTEST_DISK/checks.bash"
 
 # (a) The binary, its applet links and dispatch through a link.
 if version=$(/usr/bin/corebox --version); then
@@ -98,7 +89,4 @@ else
   systemctl --failed --no-pager --no-legend || true
 fi
 
-[ "$failures" -eq 0 ] || {
-  echo "$failures checks failed"
-  exit 1
-}
+finish
