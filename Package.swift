@@ -12,6 +12,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0",
             // Without its default traits: BinaryDelimitedStreams would link all of Foundation.
             traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        // grpc-swift is the tests' independent gRPC client, never linked into corebox.
         .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
@@ -43,26 +46,40 @@ let package = Package(
 
         // kvd's storage: the write-ahead log (segments, rolling CRC-32C, group commit).
         .target(name: "WriteAheadLog", dependencies: ["CoreboxCore", "CoreboxSystem"]),
-        // The kvd applet, built bottom-up (docs/kvd.md): the replicated store and its gRPC services.
+        // gRPC over HTTP/2 on SwiftNIO, frame-level, and HTTP/1.1 on the same port (docs/kvd.md).
         .target(
-            name: "KVServer",
+            name: "GRPCWire",
             dependencies: [
-                "CoreboxCore", "CoreboxSystem", "Raft", "WriteAheadLog", "MVCC", "EtcdAPI",
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // The kvd applet (docs/kvd.md): the replicated store and etcd's services.
+        .target(
+            name: "KVServer",
+            dependencies: ["CoreboxCore", "CoreboxSystem", "Raft", "WriteAheadLog", "MVCC", "EtcdAPI", "GRPCWire"]
+        ),
         .target(name: "MVCC"),
-        // etcd 3.4's gRPC API: our .proto files and the Swift generated from them
+        // etcd 3.4's gRPC API: our .proto files and the messages generated from them
         // (scripts/generate-protos).
         .target(
             name: "EtcdAPI",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["proto"]
+        ),
+        // grpc-swift's client stubs for the same .proto files: the tests' second
+        // gRPC implementation.
+        .target(
+            name: "EtcdGRPCStubs",
             dependencies: [
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "EtcdAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
-            exclude: ["proto"]
+            path: "Tests/EtcdGRPCStubs"
         ),
 
         .executableTarget(
@@ -84,9 +101,9 @@ let package = Package(
         .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "CoreboxSystem", "CoreboxCore"]),
         // Child processes and real clients (etcdctl, python-etcd3, curl) for the tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "KVServerTests", dependencies: ["TestSupport", "KVServer", "Raft", "WriteAheadLog", "CoreboxSystem", "MVCC", "EtcdAPI"]),
+        .testTarget(name: "KVServerTests", dependencies: ["TestSupport", "KVServer", "Raft", "WriteAheadLog", "CoreboxSystem", "MVCC", "EtcdAPI", "EtcdGRPCStubs"]),
         .testTarget(name: "MVCCTests", dependencies: ["MVCC"]),
-        .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI"]),
+        .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdGRPCStubs"]),
     ],
     swiftLanguageModes: [.v6]
 )

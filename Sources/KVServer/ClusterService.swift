@@ -1,5 +1,5 @@
 import EtcdAPI
-import GRPCCore
+import GRPCWire
 
 /// This member as etcd's Member message shows it; the server fills it from its flags.
 struct MemberInfo: Hashable, Sendable {
@@ -12,40 +12,47 @@ struct MemberInfo: Hashable, Sendable {
 /// etcd's Cluster service for a single-member server: it lists the member, and
 /// refuses reconfiguration with the errors etcd gives when a change would leave
 /// the cluster without enough started voters (kvd has no peer transport yet).
-struct ClusterService: Etcdserverpb_Cluster.SimpleServiceProtocol {
+struct ClusterService: Sendable {
     let node: ReplicatedNode<KVStateMachine>
     let identity: ResponseHeaderContext
     let member: MemberInfo
 
-    static let notEnoughStartedMembers = RPCError(
-        code: .failedPrecondition, message: "etcdserver: re-configuration failed due to not enough started members")
-    static let memberNotFound = RPCError(code: .notFound, message: "etcdserver: member not found")
+    func register(in methods: inout GRPCMethods) {
+        methods.unary("/etcdserverpb.Cluster/MemberAdd", memberAdd)
+        methods.unary("/etcdserverpb.Cluster/MemberRemove", memberRemove)
+        methods.unary("/etcdserverpb.Cluster/MemberUpdate", memberUpdate)
+        methods.unary("/etcdserverpb.Cluster/MemberList", memberList)
+        methods.unary("/etcdserverpb.Cluster/MemberPromote", memberPromote)
+    }
 
-    func memberAdd(request: Etcdserverpb_MemberAddRequest, context: ServerContext) async throws -> Etcdserverpb_MemberAddResponse {
+    static let notEnoughStartedMembers = GRPCStatus(.failedPrecondition, "etcdserver: re-configuration failed due to not enough started members")
+    static let memberNotFound = GRPCStatus(.notFound, "etcdserver: member not found")
+
+    func memberAdd(request: Etcdserverpb_MemberAddRequest) async throws -> Etcdserverpb_MemberAddResponse {
         if request.peerUrls.contains(where: { member.peerURLs.contains($0) }) {
-            throw RPCError(code: .failedPrecondition, message: "etcdserver: Peer URLs already exists")
+            throw GRPCStatus(.failedPrecondition, "etcdserver: Peer URLs already exists")
         }
         throw Self.notEnoughStartedMembers
     }
 
-    func memberRemove(request: Etcdserverpb_MemberRemoveRequest, context: ServerContext) async throws -> Etcdserverpb_MemberRemoveResponse {
+    func memberRemove(request: Etcdserverpb_MemberRemoveRequest) async throws -> Etcdserverpb_MemberRemoveResponse {
         try checkIsThisMember(request.id)
         throw Self.notEnoughStartedMembers
     }
 
-    func memberUpdate(request: Etcdserverpb_MemberUpdateRequest, context: ServerContext) async throws -> Etcdserverpb_MemberUpdateResponse {
+    func memberUpdate(request: Etcdserverpb_MemberUpdateRequest) async throws -> Etcdserverpb_MemberUpdateResponse {
         try checkIsThisMember(request.id)
         throw Self.notEnoughStartedMembers
     }
 
-    func memberList(request: Etcdserverpb_MemberListRequest, context: ServerContext) async throws -> Etcdserverpb_MemberListResponse {
+    func memberList(request: Etcdserverpb_MemberListRequest) async throws -> Etcdserverpb_MemberListResponse {
         Etcdserverpb_MemberListResponse(revision: 0, context: identity.withTerm(of: node)) { $0.members = [memberMessage] }
     }
 
     /// The only member is a voter, and etcd refuses to promote a voter.
-    func memberPromote(request: Etcdserverpb_MemberPromoteRequest, context: ServerContext) async throws -> Etcdserverpb_MemberPromoteResponse {
+    func memberPromote(request: Etcdserverpb_MemberPromoteRequest) async throws -> Etcdserverpb_MemberPromoteResponse {
         try checkIsThisMember(request.id)
-        throw RPCError(code: .failedPrecondition, message: "etcdserver: can only promote a learner member")
+        throw GRPCStatus(.failedPrecondition, "etcdserver: can only promote a learner member")
     }
 
     private var memberMessage: Etcdserverpb_Member {
@@ -57,7 +64,7 @@ struct ClusterService: Etcdserverpb_Cluster.SimpleServiceProtocol {
         return message
     }
 
-    private func checkIsThisMember(_ id: UInt64) throws(RPCError) {
+    private func checkIsThisMember(_ id: UInt64) throws(GRPCStatus) {
         guard id == member.id else { throw Self.memberNotFound }
     }
 }

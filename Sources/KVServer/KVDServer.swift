@@ -1,29 +1,26 @@
 import CoreboxSystem
-import GRPCCore
-import GRPCNIOTransportHTTP2
+import GRPCWire
 import Synchronization
 
 /// kvd's server: the replicated store and etcd's gRPC services on every
 /// client endpoint of a configuration, with the lease expiry loop.
 ///
-/// The `kvd` applet (next: its main parses the configuration, starts this,
-/// notifies systemd and waits for SIGTERM) and the tests share it.
+/// The `kvd` applet and the tests share it.
 public final class KVDServer: Sendable {
     private let node: ReplicatedNode<KVStateMachine>
-    private let servers: [GRPCServer<HTTP2ServerTransport.Posix>]
-    private let tasks: Mutex<[Task<Void, any Error>]>
+    private let servers: [GRPCServer]
     private let expiry: Task<Void, Never>
     /// The ports served, in the order of the configuration's endpoints (useful when it asked for port 0).
-    public let clientPorts: [Int]
+    public var clientPorts: [Int] { servers.map(\.port) }
 
-    private init(node: ReplicatedNode<KVStateMachine>, servers: [GRPCServer<HTTP2ServerTransport.Posix>],
-                 tasks: [Task<Void, any Error>], expiry: Task<Void, Never>, clientPorts: [Int]) {
+    private init(node: ReplicatedNode<KVStateMachine>, servers: [GRPCServer], expiry: Task<Void, Never>) {
         self.node = node
         self.servers = servers
-        self.tasks = Mutex(tasks)
         self.expiry = expiry
-        self.clientPorts = clientPorts
     }
+
+    /// gRPC's own framing on top of etcd's request limit, as etcd allows.
+    static let grpcOverheadBytes = 512 * 1024
 
     /// Opens the data directory (recovering what it holds) and listens; returns once every endpoint is bound.
     public static func start(_ configuration: KVDConfiguration) async throws -> KVDServer {
@@ -42,42 +39,32 @@ public final class KVDServer: Sendable {
         let lease = LeaseService(node: node, identity: identity)
         let member = MemberInfo(id: memberID, name: configuration.name, peerURLs: configuration.advertisePeerURLs,
                                 clientURLs: configuration.advertiseClientURLs)
-        let services: [any RegistrableRPCService] = [
-            KVService(node: node, identity: identity),
-            lease,
-            MaintenanceService(node: node, identity: identity),
-            ClusterService(node: node, identity: identity, member: member),
-            WatchService(node: node, hub: hub, identity: identity),
-        ]
-        var servers: [GRPCServer<HTTP2ServerTransport.Posix>] = []
-        var tasks: [Task<Void, any Error>] = []
-        var ports: [Int] = []
+        var methods = GRPCMethods()
+        KVService(node: node, identity: identity).register(in: &methods)
+        lease.register(in: &methods)
+        MaintenanceService(node: node, identity: identity).register(in: &methods)
+        ClusterService(node: node, identity: identity, member: member).register(in: &methods)
+        WatchService(node: node, hub: hub, identity: identity).register(in: &methods)
+        var servers: [GRPCServer] = []
         do {
             for endpoint in configuration.listenClient {
                 let host = endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host
-                let address: GRPCNIOTransportCore.SocketAddress = host.contains(":")
-                    ? .ipv6(host: host, port: endpoint.port) : .ipv4(host: host, port: endpoint.port)
-                let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: .plaintext)
-                let server = GRPCServer(transport: transport, services: services)
-                servers.append(server)
-                tasks.append(Task { try await server.serve() })
-                let bound = try await transport.listeningAddress
-                ports.append(bound.ipv4?.port ?? bound.ipv6?.port ?? endpoint.port)
+                servers.append(try await GRPCServer.bind(
+                    host: host, port: endpoint.port, methods: methods,
+                    messageLimit: configuration.maxRequestBytes + grpcOverheadBytes))
             }
         } catch {
-            for server in servers { server.beginGracefulShutdown() }
+            for server in servers { await server.close() }
             node.stop()
             throw error
         }
-        return KVDServer(node: node, servers: servers, tasks: tasks, expiry: lease.runExpiry(every: .milliseconds(500)),
-                         clientPorts: ports)
+        return KVDServer(node: node, servers: servers, expiry: lease.runExpiry(every: .milliseconds(500)))
     }
 
-    /// Stops listening, lets the requests in flight finish, then closes the store.
+    /// Stops listening and closes the connections (their calls are cancelled), then closes the store.
     public func stop() async {
         expiry.cancel()
-        for server in servers { server.beginGracefulShutdown() }
-        for task in tasks.withLock({ $0 }) { _ = try? await task.value }
+        for server in servers { await server.close() }
         node.stop()
     }
 

@@ -1,42 +1,66 @@
 import EtcdAPI
-import GRPCCore
+import GRPCWire
 import MVCC
 
-/// etcd's KV service (Range, Put, DeleteRange, Txn, Compact) on the replicated store.
-struct KVService: Etcdserverpb_KV.SimpleServiceProtocol {
+/// etcd's KV service (Range, Put, DeleteRange, Txn, Compact) on the replicated
+/// store: the hot path. Each call hands its request to the node with a
+/// completion and is answered from the loop thread; no task per call.
+struct KVService: Sendable {
     let node: ReplicatedNode<KVStateMachine>
     /// The cluster and member IDs for response headers; the term is filled per response.
     let identity: ResponseHeaderContext
 
-    func range(request: Etcdserverpb_RangeRequest, context: ServerContext) async throws -> Etcdserverpb_RangeResponse {
-        let rangeRequest = try etcdStatus { () throws(EtcdStatus) in try RangeRequest(request) }
-        // Serializable reads may be stale by design; with one member, the
-        // linearizable path costs no round trip, so both take it.
-        let store = try await replicated { try await node.read().store }
-        let response = try etcdStatus { () throws(EtcdStatus) in
-            do throws(MVCCError) { return try store.range(rangeRequest) } catch { throw EtcdStatus(error) }
+    typealias Reply<Response> = @Sendable (Result<Response, GRPCStatus>) -> Void
+
+    func register(in methods: inout GRPCMethods) {
+        methods.unary("/etcdserverpb.KV/Range", range)
+        methods.unary("/etcdserverpb.KV/Put") { (request: Etcdserverpb_PutRequest, reply: @escaping Reply<Etcdserverpb_PutResponse>) in
+            write(.put(request), reply) { guard case .put(let response) = $0 else { return nil }; return .init(response, context: $1) }
         }
-        return Etcdserverpb_RangeResponse(response, context: headerContext)
+        methods.unary("/etcdserverpb.KV/DeleteRange") { (request: Etcdserverpb_DeleteRangeRequest, reply: @escaping Reply<Etcdserverpb_DeleteRangeResponse>) in
+            write(.deleteRange(request), reply) { guard case .deleteRange(let response) = $0 else { return nil }; return .init(response, context: $1) }
+        }
+        methods.unary("/etcdserverpb.KV/Txn") { (request: Etcdserverpb_TxnRequest, reply: @escaping Reply<Etcdserverpb_TxnResponse>) in
+            write(.txn(request), reply) { guard case .txn(let response) = $0 else { return nil }; return .init(response, context: $1) }
+        }
+        methods.unary("/etcdserverpb.KV/Compact") { (request: Etcdserverpb_CompactionRequest, reply: @escaping Reply<Etcdserverpb_CompactionResponse>) in
+            write(.compaction(request), reply) { guard case .compaction(let response) = $0 else { return nil }; return .init(response, context: $1) }
+        }
     }
 
-    func put(request: Etcdserverpb_PutRequest, context: ServerContext) async throws -> Etcdserverpb_PutResponse {
-        guard case .put(let response) = try await write(.put(request)) else { preconditionFailure("put answered otherwise") }
-        return Etcdserverpb_PutResponse(response, context: headerContext)
+    /// Serializable reads may be stale by design; with one member the
+    /// linearizable path costs no round trip, so both take it. The range runs
+    /// on the loop, so no copy of the store outlives the call (a copy held
+    /// across the next write would make that write copy the whole store).
+    func range(_ request: Etcdserverpb_RangeRequest, reply: @escaping Reply<Etcdserverpb_RangeResponse>) {
+        let rangeRequest: RangeRequest
+        do { rangeRequest = try RangeRequest(request) } catch { return reply(.failure(GRPCStatus(error))) }
+        let identity = headerContext
+        node.read { result in
+            reply(Self.replicated(result).flatMap { machine in
+                do throws(MVCCError) {
+                    return .success(Etcdserverpb_RangeResponse(try machine.store.range(rangeRequest), context: identity))
+                } catch {
+                    return .failure(GRPCStatus(EtcdStatus(error)))
+                }
+            })
+        }
     }
 
-    func deleteRange(request: Etcdserverpb_DeleteRangeRequest, context: ServerContext) async throws -> Etcdserverpb_DeleteRangeResponse {
-        guard case .deleteRange(let response) = try await write(.deleteRange(request)) else { preconditionFailure("delete answered otherwise") }
-        return Etcdserverpb_DeleteRangeResponse(response, context: headerContext)
-    }
-
-    func txn(request: Etcdserverpb_TxnRequest, context: ServerContext) async throws -> Etcdserverpb_TxnResponse {
-        guard case .txn(let response) = try await write(.txn(request)) else { preconditionFailure("txn answered otherwise") }
-        return Etcdserverpb_TxnResponse(response, context: headerContext)
-    }
-
-    func compact(request: Etcdserverpb_CompactionRequest, context: ServerContext) async throws -> Etcdserverpb_CompactionResponse {
-        guard case .compaction(let response) = try await write(.compaction(request)) else { preconditionFailure("compact answered otherwise") }
-        return Etcdserverpb_CompactionResponse(response, context: headerContext)
+    /// Replicates a write and answers with its response, or with etcd's status for it.
+    private func write<Response>(
+        _ command: KVStateMachine.Command, _ reply: @escaping Reply<Response>,
+        _ message: @escaping @Sendable (KVStateMachine.Response, ResponseHeaderContext) -> Response?
+    ) {
+        let identity = headerContext
+        node.propose(command) { result in
+            reply(Self.replicated(result).flatMap { output in
+                switch output.result {
+                case .success(let response): return .success(message(response, identity)!)
+                case .failure(let status): return .failure(GRPCStatus(status))
+                }
+            })
+        }
     }
 
     private var headerContext: ResponseHeaderContext {
@@ -45,35 +69,35 @@ struct KVService: Etcdserverpb_KV.SimpleServiceProtocol {
         return context
     }
 
-    /// Replicates a write and returns its response, or throws etcd's status for it.
-    private func write(_ command: KVStateMachine.Command) async throws -> KVStateMachine.Response {
-        let output = try await replicated { try await node.propose(command) }
-        switch output.result {
-        case .success(let response): return response
-        case .failure(let status): throw RPCError(status)
+    /// A replication failure as etcd reports it.
+    static func replicated<T>(_ result: Result<T, ReplicationError>) -> Result<T, GRPCStatus> {
+        result.mapError(GRPCStatus.init)
+    }
+}
+
+extension GRPCStatus {
+    init(_ status: EtcdStatus) {
+        self.init(Code(rawValue: status.code.rawValue) ?? .unknown, status.message)
+    }
+
+    init(_ error: ReplicationError) {
+        switch error {
+        case .noLeader: self.init(.unavailable, "etcdserver: no leader")
+        case .stopped: self.init(.unavailable, "etcdserver: server stopped")
         }
     }
 }
 
-extension RPCError {
-    init(_ status: EtcdStatus) {
-        let code = Status.Code(rawValue: status.code.rawValue).flatMap(RPCError.Code.init) ?? .unknown
-        self.init(code: code, message: status.message)
-    }
-}
-
-/// Runs a mapping step, turning etcd's status into the gRPC error clients match on.
-func etcdStatus<T>(_ body: () throws(EtcdStatus) -> T) throws(RPCError) -> T {
-    do { return try body() } catch { throw RPCError(error) }
+/// Runs a mapping step, turning etcd's status into the gRPC status clients match on.
+func etcdStatus<T>(_ body: () throws(EtcdStatus) -> T) throws(GRPCStatus) -> T {
+    do { return try body() } catch { throw GRPCStatus(error) }
 }
 
 /// Runs a request through the node, turning replication failures into etcd's errors.
 func replicated<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
-    } catch ReplicationError.noLeader {
-        throw RPCError(code: .unavailable, message: "etcdserver: no leader")
-    } catch ReplicationError.stopped {
-        throw RPCError(code: .unavailable, message: "etcdserver: server stopped")
+    } catch let error as ReplicationError {
+        throw GRPCStatus(error)
     }
 }

@@ -1,13 +1,13 @@
 import EtcdAPI
 import Glibc
-import GRPCCore
+import GRPCWire
 import MVCC
 import Synchronization
 
 /// etcd's Lease service. Grants and revokes go through the log; keep-alives only
 /// move this member's expiry instants (as etcd's leader does), and the expiry
 /// loop proposes a revoke for each lease that runs out.
-final class LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol, Sendable {
+final class LeaseService: Sendable {
     let node: ReplicatedNode<KVStateMachine>
     let identity: ResponseHeaderContext
     /// Chooses IDs for grants that ask the server to, before proposing, so every member applies the same one.
@@ -22,14 +22,22 @@ final class LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol, Sendable {
         ids = Mutex(LeaseIDGenerator(memberID: identity.memberID, unixMilliseconds: milliseconds))
     }
 
-    func leaseGrant(request: Etcdserverpb_LeaseGrantRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseGrantResponse {
+    func register(in methods: inout GRPCMethods) {
+        methods.unary("/etcdserverpb.Lease/LeaseGrant", leaseGrant)
+        methods.unary("/etcdserverpb.Lease/LeaseRevoke", leaseRevoke)
+        methods.streaming("/etcdserverpb.Lease/LeaseKeepAlive", leaseKeepAlive)
+        methods.unary("/etcdserverpb.Lease/LeaseTimeToLive", leaseTimeToLive)
+        methods.unary("/etcdserverpb.Lease/LeaseLeases", leaseLeases)
+    }
+
+    func leaseGrant(request: Etcdserverpb_LeaseGrantRequest) async throws -> Etcdserverpb_LeaseGrantResponse {
         var request = request
         if request.id == 0 { request.id = ids.withLock { $0.next() } }
         guard case .leaseGrant(let response) = try await node.write(.leaseGrant(request)) else { preconditionFailure("grant answered otherwise") }
         return Etcdserverpb_LeaseGrantResponse(response, context: identity.withTerm(of: node))
     }
 
-    func leaseRevoke(request: Etcdserverpb_LeaseRevokeRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseRevokeResponse {
+    func leaseRevoke(request: Etcdserverpb_LeaseRevokeRequest) async throws -> Etcdserverpb_LeaseRevokeResponse {
         guard case .leaseRevoke(let response) = try await node.write(.leaseRevoke(request)) else { preconditionFailure("revoke answered otherwise") }
         return Etcdserverpb_LeaseRevokeResponse(response, context: identity.withTerm(of: node))
     }
@@ -37,9 +45,8 @@ final class LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol, Sendable {
     /// Answers every request on the stream with the renewed TTL, or TTL 0 for an
     /// unknown or expired lease; as in etcd 3.4, that does not end the stream.
     func leaseKeepAlive(
-        request: RPCAsyncSequence<Etcdserverpb_LeaseKeepAliveRequest, any Error>,
-        response: RPCWriter<Etcdserverpb_LeaseKeepAliveResponse>,
-        context: ServerContext
+        request: GRPCRequests<Etcdserverpb_LeaseKeepAliveRequest>,
+        response: GRPCWriter<Etcdserverpb_LeaseKeepAliveResponse>
     ) async throws {
         for try await message in request {
             let id = message.id
@@ -49,11 +56,11 @@ final class LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol, Sendable {
             let answer = try etcdStatus { () throws(EtcdStatus) in
                 try Etcdserverpb_LeaseKeepAliveResponse(id: id, renewal: renewal, revision: revision, context: identity.withTerm(of: node))
             }
-            try await response.write(answer)
+            response.write(answer)
         }
     }
 
-    func leaseTimeToLive(request: Etcdserverpb_LeaseTimeToLiveRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
+    func leaseTimeToLive(request: Etcdserverpb_LeaseTimeToLiveRequest) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
         let parsed = LeaseTimeToLiveRequest(request)
         let store = try await replicated { try await node.read().store }
         let result = Result { () throws(MVCCError) in try store.leaseTimeToLive(id: parsed.id, keys: parsed.keys, now: .now) }
@@ -62,7 +69,7 @@ final class LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol, Sendable {
         }
     }
 
-    func leaseLeases(request: Etcdserverpb_LeaseLeasesRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseLeasesResponse {
+    func leaseLeases(request: Etcdserverpb_LeaseLeasesRequest) async throws -> Etcdserverpb_LeaseLeasesResponse {
         let store = try await replicated { try await node.read().store }
         return Etcdserverpb_LeaseLeasesResponse(revision: store.currentRevision, context: identity.withTerm(of: node)) {
             $0.leases = store.leaseIDs.map { id in
@@ -100,7 +107,7 @@ extension ReplicatedNode where Machine == KVStateMachine {
         let output = try await replicated { try await propose(command) }
         switch output.result {
         case .success(let response): return response
-        case .failure(let status): throw RPCError(status)
+        case .failure(let status): throw GRPCStatus(status)
         }
     }
 }

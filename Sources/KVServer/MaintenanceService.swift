@@ -1,10 +1,10 @@
 import EtcdAPI
-import GRPCCore
+import GRPCWire
 import MVCC
 import Synchronization
 
 /// etcd's Maintenance service for this single-member, in-memory server.
-final class MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol, Sendable {
+final class MaintenanceService: Sendable {
     /// The etcd release kvd answers as: etcdctl and client libraries gate features on it.
     static let version = "3.4.23"
     /// etcd's snapshot chunk size (v3rpc/maintenance.go).
@@ -25,7 +25,19 @@ final class MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol, 
         self.identity = identity
     }
 
-    func alarm(request: Etcdserverpb_AlarmRequest, context: ServerContext) async throws -> Etcdserverpb_AlarmResponse {
+    func register(in methods: inout GRPCMethods) {
+        methods.unary("/etcdserverpb.Maintenance/Alarm", alarm)
+        methods.unary("/etcdserverpb.Maintenance/Status", status)
+        methods.unary("/etcdserverpb.Maintenance/Defragment", defragment)
+        methods.unary("/etcdserverpb.Maintenance/Hash", hash)
+        methods.unary("/etcdserverpb.Maintenance/HashKV", hashKV)
+        methods.streaming("/etcdserverpb.Maintenance/Snapshot") { (requests: GRPCRequests<Etcdserverpb_SnapshotRequest>, response) in
+            for try await request in requests { return try await self.snapshot(request: request, response: response) }
+        }
+        methods.unary("/etcdserverpb.Maintenance/MoveLeader", moveLeader)
+    }
+
+    func alarm(request: Etcdserverpb_AlarmRequest) async throws -> Etcdserverpb_AlarmResponse {
         let store = try await replicated { try await node.read().store }
         let alarm = Alarm(memberID: request.memberID, type: request.alarm)
         let answered: [Alarm] = alarms.withLock { raised in
@@ -54,7 +66,7 @@ final class MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol, 
 
     /// The store has no file: both sizes are its logical size, and the raft index
     /// is the applied one, which a single member commits and applies together.
-    func status(request: Etcdserverpb_StatusRequest, context: ServerContext) async throws -> Etcdserverpb_StatusResponse {
+    func status(request: Etcdserverpb_StatusRequest) async throws -> Etcdserverpb_StatusResponse {
         let store = try await replicated { try await node.read().store }
         let statistics = node.currentStatistics
         let raised = alarms.withLock { $0 }
@@ -73,19 +85,19 @@ final class MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol, 
     }
 
     /// Nothing to defragment in memory; etcd answers success with a header.
-    func defragment(request: Etcdserverpb_DefragmentRequest, context: ServerContext) async throws -> Etcdserverpb_DefragmentResponse {
+    func defragment(request: Etcdserverpb_DefragmentRequest) async throws -> Etcdserverpb_DefragmentResponse {
         let store = try await replicated { try await node.read().store }
         return Etcdserverpb_DefragmentResponse(revision: store.currentRevision, context: identity.withTerm(of: node)) { _ in }
     }
 
     /// etcd hashes its whole bolt file, which kvd does not have; the HashKV of the
     /// current revision serves the same purpose (comparing members).
-    func hash(request: Etcdserverpb_HashRequest, context: ServerContext) async throws -> Etcdserverpb_HashResponse {
+    func hash(request: Etcdserverpb_HashRequest) async throws -> Etcdserverpb_HashResponse {
         let response = try await hashKV(revision: 0)
         return Etcdserverpb_HashResponse(revision: response.revision, context: identity.withTerm(of: node)) { $0.hash = response.hash }
     }
 
-    func hashKV(request: Etcdserverpb_HashKVRequest, context: ServerContext) async throws -> Etcdserverpb_HashKVResponse {
+    func hashKV(request: Etcdserverpb_HashKVRequest) async throws -> Etcdserverpb_HashKVResponse {
         let response = try await hashKV(revision: request.revision)
         return Etcdserverpb_HashKVResponse(revision: response.revision, context: identity.withTerm(of: node)) {
             $0.hash = response.hash
@@ -98,7 +110,7 @@ final class MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol, 
     /// size is not 32 past a multiple of 512 (bolt's pages), so the data is padded
     /// with zeros to a multiple of 512; a restore must drop them before `Store(snapshot:)`.
     func snapshot(
-        request: Etcdserverpb_SnapshotRequest, response: RPCWriter<Etcdserverpb_SnapshotResponse>, context: ServerContext
+        request: Etcdserverpb_SnapshotRequest, response: GRPCWriter<Etcdserverpb_SnapshotResponse>
     ) async throws {
         var data = try await replicated { try await node.read().store.snapshot() }
         data += [UInt8](repeating: 0, count: (512 - data.count % 512) % 512)
@@ -111,21 +123,21 @@ final class MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol, 
             var message = Etcdserverpb_SnapshotResponse()
             message.remainingBytes = UInt64(data.count - end)
             message.blob = .init(chunk)
-            try await response.write(message)
+            response.write(message)
             offset = end
         }
         var trailer = Etcdserverpb_SnapshotResponse()
         trailer.blob = .init(digest.finalize())
-        try await response.write(trailer)
+        response.write(trailer)
     }
 
     /// A single member is already the leader: moving leadership to itself is the
     /// no-op etcd's raft makes of it; any other target is not a member.
-    func moveLeader(request: Etcdserverpb_MoveLeaderRequest, context: ServerContext) async throws -> Etcdserverpb_MoveLeaderResponse {
+    func moveLeader(request: Etcdserverpb_MoveLeaderRequest) async throws -> Etcdserverpb_MoveLeaderResponse {
         let statistics = node.currentStatistics
-        guard statistics.isLeader else { throw RPCError(code: .failedPrecondition, message: "etcdserver: not leader") }
+        guard statistics.isLeader else { throw GRPCStatus(.failedPrecondition, "etcdserver: not leader") }
         guard request.targetID == identity.memberID else {
-            throw RPCError(code: .failedPrecondition, message: "etcdserver: bad leader transferee")
+            throw GRPCStatus(.failedPrecondition, "etcdserver: bad leader transferee")
         }
         let store = try await replicated { try await node.read().store }
         return Etcdserverpb_MoveLeaderResponse(revision: store.currentRevision, context: identity.withTerm(of: node)) { _ in }

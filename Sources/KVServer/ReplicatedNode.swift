@@ -64,9 +64,12 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
         public var snapshots = 0
     }
 
+    /// Called on the loop thread with a request's outcome; it must not block.
+    public typealias Completion<T> = @Sendable (Result<T, ReplicationError>) -> Void
+
     private enum Request: Sendable {
-        case propose([UInt8], CheckedContinuation<Machine.Output, any Error>)
-        case read(CheckedContinuation<Machine, any Error>)
+        case propose([UInt8], Completion<Machine.Output>)
+        case read(Completion<Machine>)
         case local(@Sendable (inout Machine) -> Void)
     }
 
@@ -98,20 +101,27 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
         startThread { loop.run() }
     }
 
-    /// Replicates `command`, waits until it is committed and applied, and
-    /// returns what applying it gave.
+    /// Replicates `command`; once it is committed and applied, `completion`
+    /// gets what applying it gave. The server's hot path: no task, no hop.
+    public func propose(_ command: Machine.Command, completion: @escaping Completion<Machine.Output>) {
+        enqueue(.propose(Machine.encode(command), completion))
+    }
+
+    /// Gives `completion` the machine as of an index that includes every write
+    /// committed before this call (a linearizable read).
+    public func read(completion: @escaping Completion<Machine>) {
+        enqueue(.read(completion))
+    }
+
     public func propose(_ command: Machine.Command) async throws -> Machine.Output {
-        let bytes = Machine.encode(command)
-        return try await withCheckedThrowingContinuation { continuation in
-            enqueue(.propose(bytes, continuation))
+        try await withCheckedThrowingContinuation { continuation in
+            propose(command) { continuation.resume(with: $0) }
         }
     }
 
-    /// The machine as of an index that includes every write committed before
-    /// this call (a linearizable read).
     public func read() async throws -> Machine {
         try await withCheckedThrowingContinuation { continuation in
-            enqueue(.read(continuation))
+            read { continuation.resume(with: $0) }
         }
     }
 
@@ -124,7 +134,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
             enqueue(.local { machine in
                 box.withLock { $0 = body(&machine) }
             })
-            enqueue(.read(continuation))
+            enqueue(.read { continuation.resume(with: $0) })
         }
         return box.withLock { $0! }
     }
@@ -145,14 +155,18 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
             return true
         }
         guard accepted else {
-            switch request {
-            case .propose(_, let continuation): continuation.resume(throwing: ReplicationError.stopped)
-            case .read(let continuation): continuation.resume(throwing: ReplicationError.stopped)
-            case .local: break
-            }
+            Self.fail(request, .stopped)
             return
         }
         wakeUp.signal()
+    }
+
+    private static func fail(_ request: Request, _ error: ReplicationError) {
+        switch request {
+        case .propose(_, let completion): completion(.failure(error))
+        case .read(let completion): completion(.failure(error))
+        case .local: break
+        }
     }
 
     /// The loop's state: owned by its thread alone.
@@ -163,10 +177,10 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
         var machine: Machine
         var applied: UInt64
         var nextRequestID: UInt64 = 1
-        var waitingWrites: [UInt64: CheckedContinuation<Machine.Output, any Error>] = [:]
-        var waitingReadIndex: [UInt64: CheckedContinuation<Machine, any Error>] = [:]
+        var waitingWrites: [UInt64: Completion<Machine.Output>] = [:]
+        var waitingReadIndex: [UInt64: Completion<Machine>] = [:]
         /// Reads whose index is known, waiting for the machine to catch up.
-        var waitingApply: [(index: UInt64, continuation: CheckedContinuation<Machine, any Error>)] = []
+        var waitingApply: [(index: UInt64, completion: Completion<Machine>)] = []
 
         init(node: ReplicatedNode, log: DurableRaftLog, machine: Machine, applied: UInt64) {
             self.node = node
@@ -214,12 +228,12 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
                 nextRequestID += 1
                 do {
                     switch request {
-                    case .propose(let command, let continuation):
+                    case .propose(let command, let completion):
                         try raft.propose(RequestEnvelope.encode(id: id, command: command))
-                        waitingWrites[id] = continuation
-                    case .read(let continuation):
+                        waitingWrites[id] = completion
+                    case .read(let completion):
                         try raft.readIndex(context: RequestEnvelope.encode(id: id, command: []))
-                        waitingReadIndex[id] = continuation
+                        waitingReadIndex[id] = completion
                     case .local(let body):
                         body(&machine)
                     }
@@ -244,8 +258,8 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
                 for entry in ready.committedEntries { apply(entry) }
                 for state in ready.readStates {
                     guard let id = RequestEnvelope.decode(state.context)?.id,
-                          let continuation = waitingReadIndex.removeValue(forKey: id) else { continue }
-                    waitingApply.append((state.index, continuation))
+                          let completion = waitingReadIndex.removeValue(forKey: id) else { continue }
+                    waitingApply.append((state.index, completion))
                 }
                 answerReads()
                 raft.advance(ready)
@@ -268,13 +282,13 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
             }
             let output = machine.apply(command, index: entry.index)
             node.onApply(output, entry.index)
-            waitingWrites.removeValue(forKey: envelope.id)?.resume(returning: output)
+            waitingWrites.removeValue(forKey: envelope.id)?(.success(output))
         }
 
         private func answerReads() {
             waitingApply.removeAll { waiting in
                 guard waiting.index <= applied else { return false }
-                waiting.continuation.resume(returning: machine)
+                waiting.completion(.success(machine))
                 return true
             }
         }
@@ -289,23 +303,17 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
 
         /// A member that lost leadership cannot promise its pending requests an outcome.
         private func failWaiting() {
-            for continuation in waitingWrites.values { continuation.resume(throwing: ReplicationError.noLeader) }
-            for continuation in waitingReadIndex.values { continuation.resume(throwing: ReplicationError.noLeader) }
+            for completion in waitingWrites.values { completion(.failure(.noLeader)) }
+            for completion in waitingReadIndex.values { completion(.failure(.noLeader)) }
             waitingWrites.removeAll()
             waitingReadIndex.removeAll()
         }
 
         private func failAll(_ requests: [Request], _ error: ReplicationError) {
-            for request in requests {
-                switch request {
-                case .propose(_, let continuation): continuation.resume(throwing: error)
-                case .read(let continuation): continuation.resume(throwing: error)
-                case .local: break
-                }
-            }
+            for request in requests { ReplicatedNode.fail(request, error) }
             if error == .stopped {
                 failWaiting()
-                for waiting in waitingApply { waiting.continuation.resume(throwing: error) }
+                for waiting in waitingApply { waiting.completion(.failure(error)) }
                 waitingApply.removeAll()
             }
         }

@@ -1,5 +1,5 @@
 import EtcdAPI
-import GRPCCore
+import GRPCWire
 import MVCC
 import Synchronization
 
@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// Every reply goes through one AsyncStream to a single writer task, since the
 /// request loop, each watcher's forwarding task and the progress ticker all answer.
-struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
+struct WatchService: Sendable {
     let node: ReplicatedNode<KVStateMachine>
     let hub: WatchHub
     /// The cluster and member IDs for response headers; the term is filled per response.
@@ -15,10 +15,13 @@ struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
     /// How often progress_notify watchers get an empty response (etcd: 10 minutes).
     var progressInterval: Duration = .seconds(600)
 
+    func register(in methods: inout GRPCMethods) {
+        methods.streaming("/etcdserverpb.Watch/Watch", watch)
+    }
+
     func watch(
-        request: RPCAsyncSequence<Etcdserverpb_WatchRequest, any Error>,
-        response: RPCWriter<Etcdserverpb_WatchResponse>,
-        context: ServerContext
+        request: GRPCRequests<Etcdserverpb_WatchRequest>,
+        response: GRPCWriter<Etcdserverpb_WatchResponse>
     ) async throws {
         let (replies, sink) = AsyncStream.makeStream(of: Etcdserverpb_WatchResponse.self)
         let session = Session()
@@ -29,7 +32,7 @@ struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await reply in replies { try await response.write(reply) }
+                for await reply in replies { response.write(reply) }
             }
             group.addTask {
                 while true {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the built corebox binary: `COREBOX_BIN`, else the release build
 /// (`make build`), which is what ships.
@@ -10,28 +11,9 @@ enum CoreboxBinary {
         ProcessInfo.processInfo.environment["COREBOX_BIN"] ?? packageRoot + "/.build/release/corebox"
     }
 
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
     /// Runs `executable` (the binary or a link to it) with a clean environment plus `environment`.
-    static func run(_ arguments: [String], executable: String = path, environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { _, new in new }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+    static func run(_ arguments: [String], executable: String = path, environment: [String: String] = [:]) async throws -> Clients.Run {
+        try await Clients.run(executable, arguments, environment: environment)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The journal sink end to end on the host, without a journald: in a private
 /// mount namespace, a python receiver binds journald's socket path on a fresh
@@ -29,18 +30,14 @@ import Testing
                 data = rest[8 + size + 1:]
         """#
 
-    @Test func installLogsAStructuredEntry() throws {
+    @Test func installLogsAStructuredEntry() async throws {
         let scratch = try Scratch()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        process.arguments = ["--mount", "sh", "-c", "mount -t tmpfs tmpfs /run && exec python3 -c \"$0\" \"$1\" \"$2\"",
-                             Self.receiver, CoreboxBinary.path, scratch.path]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output)")
+        let run = try await Clients.run("/usr/bin/unshare", [
+            "--mount", "sh", "-c", "mount -t tmpfs tmpfs /run && exec python3 -c \"$0\" \"$1\" \"$2\"",
+            Self.receiver, CoreboxBinary.path, scratch.path,
+        ], timeout: .seconds(30))
+        let output = run.stdout
+        #expect(run.status == 0, "\(output) \(run.stderr)")
         let fields = Set(output.split(separator: "\n").map(String.init))
         for expected in ["EXIT=0", "STDERR=''", "MESSAGE=installed applet links", "PRIORITY=6",
                          "SYSLOG_IDENTIFIER=corebox", "DIRECTORY=\(scratch.path)", "KIND=symbolic", "LOGGER=corebox.install"] {

@@ -1,22 +1,23 @@
 import CoreboxCore
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct MulticallTests {
-    @Test func versionAndHelp() throws {
-        let version = try CoreboxBinary.run(["--version"])
+    @Test func versionAndHelp() async throws {
+        let version = try await CoreboxBinary.run(["--version"])
         #expect(version.status == 0)
         #expect(version.stdout == "corebox \(Corebox.version)\n")
-        let help = try CoreboxBinary.run(["--help"])
+        let help = try await CoreboxBinary.run(["--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("corebox --install [--symlinks] DIR"))
     }
 
     /// `symlinks/` is what the image installs: one link per registered applet, all to corebox.
-    @Test func symlinksDirectoryMatchesTheAppletTable() throws {
+    @Test func symlinksDirectoryMatchesTheAppletTable() async throws {
         let directory = CoreboxBinary.packageRoot + "/symlinks"
         let entries = try FileManager.default.contentsOfDirectory(atPath: directory).filter { !$0.hasPrefix(".") }.sorted()
-        let list = try CoreboxBinary.run(["--list"])
+        let list = try await CoreboxBinary.run(["--list"])
         #expect(list.status == 0)
         #expect(list.stdout.split(separator: "\n").map(String.init) == entries)
         for entry in entries {
@@ -24,26 +25,26 @@ import Testing
         }
     }
 
-    @Test func everyListedAppletAnswersThroughItsLink() throws {
+    @Test func everyListedAppletAnswersThroughItsLink() async throws {
         let scratch = try Scratch()
-        for name in try CoreboxBinary.run(["--list"]).stdout.split(separator: "\n") {
-            let result = try CoreboxBinary.run(["--help"], executable: try scratch.link(String(name)))
+        for name in try await CoreboxBinary.run(["--list"]).stdout.split(separator: "\n") {
+            let result = try await CoreboxBinary.run(["--help"], executable: try scratch.link(String(name)))
             #expect(result.status == 0, "\(name) --help: \(result.stderr)")
             #expect(!result.stderr.contains("applet not found"))
         }
     }
 
     @Test(arguments: ["nosuchapplet", "-nosuchapplet"])
-    func anUnknownLinkNameExits127(linkName: String) throws {
+    func anUnknownLinkNameExits127(linkName: String) async throws {
         let scratch = try Scratch()
-        let result = try CoreboxBinary.run(["--help"], executable: try scratch.link(linkName))
+        let result = try await CoreboxBinary.run(["--help"], executable: try scratch.link(linkName))
         #expect(result.status == 127)
         #expect(result.stderr == "corebox: applet not found: nosuchapplet\n")
         #expect(result.stdout.isEmpty)
     }
 
-    @Test func anUnknownAppletArgumentExits127() throws {
-        let result = try CoreboxBinary.run(["kvdd", "get"])
+    @Test func anUnknownAppletArgumentExits127() async throws {
+        let result = try await CoreboxBinary.run(["kvdd", "get"])
         #expect(result.status == 127)
         #expect(result.stderr == "corebox: applet not found: kvdd\n")
     }
@@ -53,25 +54,25 @@ import Testing
         (["--install"], "corebox: --install takes exactly one directory"),
         (["--list", "extra"], "corebox: --list takes no arguments"),
     ])
-    func usageErrorsExit2(arguments: [String], message: String) throws {
-        let result = try CoreboxBinary.run(arguments)
+    func usageErrorsExit2(arguments: [String], message: String) async throws {
+        let result = try await CoreboxBinary.run(arguments)
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix(message + "\n"))
         #expect(result.stdout.isEmpty)
     }
 
     @Test(arguments: [true, false])
-    func installLinksEveryAppletAndSaysSo(symbolic: Bool) throws {
+    func installLinksEveryAppletAndSaysSo(symbolic: Bool) async throws {
         let scratch = try Scratch()
-        let names = try CoreboxBinary.run(["--list"]).stdout.split(separator: "\n").map(String.init)
-        let result = try CoreboxBinary.run(["--install"] + (symbolic ? ["--symlinks"] : []) + [scratch.path])
+        let names = try await CoreboxBinary.run(["--list"]).stdout.split(separator: "\n").map(String.init)
+        let result = try await CoreboxBinary.run(["--install"] + (symbolic ? ["--symlinks"] : []) + [scratch.path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).sorted() == names)
         let binary = try FileManager.default.attributesOfItem(atPath: CoreboxBinary.path)[.systemFileNumber] as? Int
         for name in names {
             let inode = try FileManager.default.attributesOfItem(atPath: scratch.path + "/" + name)[.systemFileNumber] as? Int
             #expect(symbolic || inode == binary)
-            #expect(try CoreboxBinary.run(["--help"], executable: scratch.path + "/" + name).status == 0)
+            #expect(try await CoreboxBinary.run(["--help"], executable: scratch.path + "/" + name).status == 0)
         }
         #expect(result.stderr.hasPrefix("corebox: installed applet links "))
         #expect(result.stderr.contains("count=\(names.count)"))
@@ -79,8 +80,8 @@ import Testing
         #expect(result.stderr.contains("kind=\(symbolic ? "symbolic" : "hard")"))
     }
 
-    @Test func installIntoAMissingDirectoryNamesItAndFails() throws {
-        let result = try CoreboxBinary.run(["--install", "/nonexistent/bin"])
+    @Test func installIntoAMissingDirectoryNamesItAndFails() async throws {
+        let result = try await CoreboxBinary.run(["--install", "/nonexistent/bin"])
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("corebox: --install: "))
         #expect(result.stderr.contains("'/nonexistent/bin"))
@@ -88,8 +89,8 @@ import Testing
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test func badLogSettingsStopStartWithOneLine() throws {
-        let result = try CoreboxBinary.run(["--version"], environment: ["COREBOX_LOG_LEVEL": "chatty"])
+    @Test func badLogSettingsStopStartWithOneLine() async throws {
+        let result = try await CoreboxBinary.run(["--version"], environment: ["COREBOX_LOG_LEVEL": "chatty"])
         #expect(result.status == 1)
         #expect(result.stderr == "corebox: COREBOX_LOG_LEVEL: unknown level \"chatty\" (trace|debug|info|notice|warning|error|critical)\n")
         #expect(result.stdout.isEmpty)
@@ -97,15 +98,8 @@ import Testing
 
     /// What ships: no Swift runtime library (linked statically), no libcurl
     /// (loaded on first use), libyaml and libseccomp from their archives.
-    @Test func sharedLibrariesOfTheBinary() throws {
-        let ldd = Process()
-        ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
-        ldd.arguments = [CoreboxBinary.path]
-        let out = Pipe()
-        ldd.standardOutput = out
-        try ldd.run()
-        let libraries = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        ldd.waitUntilExit()
+    @Test func sharedLibrariesOfTheBinary() async throws {
+        let libraries = try await Clients.run("/usr/bin/ldd", [CoreboxBinary.path]).stdout
         #expect(libraries.contains("libsystemd.so.0"))
         for unwanted in ["libswift", "libFoundation", "libcurl", "libyaml", "libseccomp"] {
             #expect(!libraries.contains(unwanted), "\(unwanted) in:\n\(libraries)")

@@ -1,4 +1,5 @@
 import EtcdAPI
+import EtcdGRPCStubs
 import GRPCCore
 import Testing
 

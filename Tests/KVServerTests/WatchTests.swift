@@ -4,6 +4,8 @@ import Foundation
 import Glibc
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GRPCWire
+import EtcdGRPCStubs
 import MVCC
 import Synchronization
 import Testing
@@ -188,24 +190,17 @@ import Testing
         }
         defer { node.stop() }
         let identity = ResponseHeaderContext(clusterID: 0x1000, memberID: 0x2000, raftTerm: 0)
-        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext)
-        let services: [any RegistrableRPCService] = [
-            KVService(node: node, identity: identity),
-            WatchService(node: node, hub: hub, identity: identity, progressInterval: .milliseconds(200)),
-        ]
-        let server = GRPCServer(transport: transport, services: services)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.serve() }
-            let port = try await transport.listeningAddress.ipv4!.port
-            do {
-                try await body(port, hub)
-            } catch {
-                server.beginGracefulShutdown()
-                throw error
-            }
-            server.beginGracefulShutdown()
-            try await group.waitForAll()
+        var methods = GRPCMethods()
+        KVService(node: node, identity: identity).register(in: &methods)
+        WatchService(node: node, hub: hub, identity: identity, progressInterval: .milliseconds(200)).register(in: &methods)
+        let server = try await GRPCWire.GRPCServer.bind(host: "127.0.0.1", port: 0, methods: methods, messageLimit: 1 << 20)
+        do {
+            try await body(server.port, hub)
+        } catch {
+            await server.close()
+            throw error
         }
+        await server.close()
     }
 
     @Test func etcdctlWatchesAPrefixLive() async throws {

@@ -9,8 +9,10 @@ public enum Clients {
     }
 
     /// Runs a client to completion, or kills it after `timeout` (status 9 then).
-    public static func run(_ executable: String, _ arguments: [String], stdin: String = "", timeout: Duration = .seconds(10)) async throws -> Run {
-        let child = try ChildProcess(executable, arguments, environment: ["ETCDCTL_API": "3"], stdin: stdin)
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String = "", timeout: Duration = .seconds(10)
+    ) async throws -> Run {
+        let child = try ChildProcess(executable, arguments, environment: ["ETCDCTL_API": "3"].merging(environment) { _, new in new }, stdin: stdin)
         if try await child.exitStatus(within: timeout) == nil { child.stop() }
         let status = try await child.exitStatus(within: .zero) ?? SIGKILL
         return Run(status: status, stdout: child.stdout, stderr: child.stderr)

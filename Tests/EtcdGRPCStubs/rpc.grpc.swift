@@ -12,6 +12,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/grpc/grpc-swift
 
+import EtcdAPI
 import GRPCCore
 import GRPCProtobuf
 

@@ -1,0 +1,172 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// Where a call's responses go: its stream on its connection. Usable from
+/// any thread; the writes happen on the connection's event loop.
+struct ResponseSink: Sendable {
+    let connection: NIOLoopBound<GRPCConnectionHandler>
+    let stream: HTTP2StreamID
+
+    /// A unary call's whole answer: headers, the message and OK trailers.
+    func respond(_ message: [UInt8]) {
+        onLoop { $0.send(message, on: stream); $0.finish(stream, .ok) }
+    }
+
+    func send(_ message: [UInt8]) { onLoop { $0.send(message, on: stream) } }
+
+    func finish(_ status: GRPCStatus) { onLoop { $0.finish(stream, status) } }
+
+    private func onLoop(_ body: @escaping @Sendable (GRPCConnectionHandler) -> Void) {
+        let connection = connection
+        if connection.eventLoop.inEventLoop {
+            body(connection.value)
+        } else {
+            connection.eventLoop.execute { body(connection.value) }
+        }
+    }
+}
+
+/// gRPC on one HTTP/2 connection, at the level of frames: no channel and no
+/// task per stream, so a unary call costs one decode, one handler call and
+/// one encode. NIOHTTP2Handler in front does the framing, HPACK, the
+/// connection's flow control and the protocol's state checks.
+final class GRPCConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    private final class Stream {
+        let call: any ServerCall
+        var buffer: ByteBuffer
+        /// Request bytes taken in since the last stream WINDOW_UPDATE.
+        var unacknowledged = 0
+        var sentHeaders = false
+
+        init(call: any ServerCall, buffer: ByteBuffer) {
+            self.call = call
+            self.buffer = buffer
+        }
+    }
+
+    /// Half the default stream window: the client never stalls on a long-lived stream.
+    private static let windowUpdateThreshold = 32_768
+    private static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+
+    private let methods: GRPCMethods
+    private let messageLimit: Int
+    private var streams: [HTTP2StreamID: Stream] = [:]
+    private var context: ChannelHandlerContext?
+    private var flushScheduled = false
+
+    init(methods: GRPCMethods, messageLimit: Int) {
+        self.methods = methods
+        self.messageLimit = messageLimit
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let open = streams.values
+        streams.removeAll()
+        for stream in open { stream.call.cancelled() }
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.payload {
+        case .headers(let headers):
+            if streams[frame.streamID] == nil {
+                open(frame.streamID, headers.headers, context: context)
+            }
+            if headers.endStream { streams[frame.streamID]?.call.requestsEnded() }
+        case .data(let data):
+            guard let stream = streams[frame.streamID], case .byteBuffer(var bytes) = data.data else { return }
+            stream.unacknowledged += bytes.readableBytes
+            if stream.unacknowledged >= Self.windowUpdateThreshold, !data.endStream {
+                context.write(wrapOutboundOut(HTTP2Frame(streamID: frame.streamID, payload: .windowUpdate(windowSizeIncrement: stream.unacknowledged))), promise: nil)
+                stream.unacknowledged = 0
+                scheduleFlush()
+            }
+            stream.buffer.writeBuffer(&bytes)
+            do {
+                while let message = try MessageFraming.next(from: &stream.buffer, limit: messageLimit) {
+                    stream.call.received(message)
+                }
+            } catch {
+                finish(frame.streamID, error)
+                stream.call.cancelled()
+                return
+            }
+            if data.endStream { stream.call.requestsEnded() }
+        case .rstStream:
+            streams.removeValue(forKey: frame.streamID)?.call.cancelled()
+        default:
+            break
+        }
+    }
+
+    private func open(_ id: HTTP2StreamID, _ headers: HPACKHeaders, context: ChannelHandlerContext) {
+        guard headers.first(name: "content-type")?.hasPrefix("application/grpc") == true else {
+            // Not gRPC at all: HTTP's answer, as grpc-go gives it.
+            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: [":status": "415"], endStream: true)))), promise: nil)
+            scheduleFlush()
+            return
+        }
+        let path = headers.first(name: ":path") ?? ""
+        guard let opener = methods.table[path] else {
+            writeTrailers(id, GRPCStatus(.unimplemented, "unknown method \(path)"), trailersOnly: true)
+            return
+        }
+        let sink = ResponseSink(connection: NIOLoopBound(self, eventLoop: context.eventLoop), stream: id)
+        let stream = Stream(call: opener(sink), buffer: context.channel.allocator.buffer(capacity: 0))
+        streams[id] = stream
+        if stream.call.isStreaming { sendHeaders(id, stream, context: context) }
+    }
+
+    func send(_ message: [UInt8], on id: HTTP2StreamID) {
+        guard let context, let stream = streams[id] else { return }
+        if !stream.sentHeaders { sendHeaders(id, stream, context: context) }
+        let framed = MessageFraming.frame(message, allocator: context.channel.allocator)
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(framed))))), promise: nil)
+        scheduleFlush()
+    }
+
+    private func sendHeaders(_ id: HTTP2StreamID, _ stream: Stream, context: ChannelHandlerContext) {
+        stream.sentHeaders = true
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.responseHeaders)))), promise: nil)
+        scheduleFlush()
+    }
+
+    func finish(_ id: HTTP2StreamID, _ status: GRPCStatus) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        writeTrailers(id, status, trailersOnly: !stream.sentHeaders)
+    }
+
+    private func writeTrailers(_ id: HTTP2StreamID, _ status: GRPCStatus, trailersOnly: Bool) {
+        guard let context else { return }
+        var trailers: HPACKHeaders = trailersOnly ? Self.responseHeaders : [:]
+        trailers.add(name: "grpc-status", value: String(status.code.rawValue))
+        if !status.message.isEmpty { trailers.add(name: "grpc-message", value: status.encodedMessage) }
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: trailers, endStream: true)))), promise: nil)
+        scheduleFlush()
+    }
+
+    /// One flush for everything written in this turn of the event loop: the
+    /// answers of a whole group commit leave in one write.
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            self.context?.flush()
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A protocol error on one stream is that stream's; anything else ends the connection.
+        if error is NIOHTTP2Errors.StreamError { return }
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,154 @@
+import NIOCore
+import SwiftProtobuf
+
+/// The methods a server answers, by path (`/package.Service/Method`); built
+/// before the server starts, read-only after.
+public struct GRPCMethods: Sendable {
+    typealias Opener = @Sendable (ResponseSink) -> any ServerCall
+    var table: [String: Opener] = [:]
+
+    public init() {}
+
+    /// A unary method whose handler answers through `reply`, from any thread:
+    /// the hot path, with no task per call.
+    public mutating func unary<Request: Message, Response: Message>(
+        _ path: String, _ handler: @escaping @Sendable (Request, @escaping @Sendable (Result<Response, GRPCStatus>) -> Void) -> Void
+    ) {
+        table[path] = { sink in
+            UnaryCall(sink: sink) { (bytes: ByteBuffer) in
+                let request: Request
+                do { request = try Request(serializedBytes: Array(bytes.readableBytesView)) } catch {
+                    sink.finish(GRPCStatus(.internalError, "grpc: error unmarshalling request: \(error)"))
+                    return
+                }
+                handler(request) { result in
+                    switch result {
+                    case .success(let response): sink.respond(try! response.serializedBytes())
+                    case .failure(let status): sink.finish(status)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A unary method with an async handler, for calls off the hot path.
+    public mutating func unary<Request: Message, Response: Message>(
+        _ path: String, _ handler: @escaping @Sendable (Request) async throws -> Response
+    ) {
+        unary(path) { (request: Request, reply: @escaping @Sendable (Result<Response, GRPCStatus>) -> Void) in
+            Task {
+                do { reply(.success(try await handler(request))) } catch { reply(.failure(GRPCStatus(error))) }
+            }
+        }
+    }
+
+    /// A streaming method (client, server or both ways): the handler reads the
+    /// requests in order and writes responses; the call ends with OK when it
+    /// returns, or with the status it throws. It is cancelled when the client resets the stream.
+    public mutating func streaming<Request: Message, Response: Message>(
+        _ path: String, _ handler: @escaping @Sendable (GRPCRequests<Request>, GRPCWriter<Response>) async throws -> Void
+    ) {
+        table[path] = { sink in StreamingCall(sink: sink, handler: handler) }
+    }
+}
+
+/// The requests of a streaming call, in order; it ends when the client half-closes.
+public typealias GRPCRequests<Request> = AsyncThrowingStream<Request, any Error>
+
+/// Sends a streaming call's responses, from any thread, in the order written.
+public struct GRPCWriter<Response: Message>: Sendable {
+    let sink: ResponseSink
+
+    public func write(_ response: Response) {
+        sink.send(try! response.serializedBytes())
+    }
+}
+
+extension GRPCStatus {
+    /// What a handler's error ends the call with.
+    init(_ error: any Error) {
+        switch error {
+        case let status as GRPCStatus: self = status
+        case is CancellationError: self = GRPCStatus(.cancelled, "context canceled")
+        default: self = GRPCStatus(.unknown, "\(error)")
+        }
+    }
+}
+
+/// One call's server side, driven on its connection's event loop.
+protocol ServerCall: AnyObject {
+    /// A streaming call's response headers go out at once: clients may wait
+    /// for them before they send their first request.
+    var isStreaming: Bool { get }
+    func received(_ message: ByteBuffer)
+    /// The client half-closed: no more requests.
+    func requestsEnded()
+    /// The client reset the stream, or the connection went away.
+    func cancelled()
+}
+
+final class UnaryCall: ServerCall {
+    private let sink: ResponseSink
+    private let run: (ByteBuffer) -> Void
+    private var request: ByteBuffer?
+    var isStreaming: Bool { false }
+
+    init(sink: ResponseSink, run: @escaping (ByteBuffer) -> Void) {
+        self.sink = sink
+        self.run = run
+    }
+
+    func received(_ message: ByteBuffer) {
+        guard request == nil else {
+            sink.finish(GRPCStatus(.internalError, "grpc: a unary call got more than one request message"))
+            return
+        }
+        request = message
+    }
+
+    func requestsEnded() {
+        guard let request else {
+            sink.finish(GRPCStatus(.internalError, "grpc: a unary call got no request message"))
+            return
+        }
+        run(request)
+    }
+
+    func cancelled() {}
+}
+
+final class StreamingCall<Request: Message, Response: Message>: ServerCall {
+    private let requests: GRPCRequests<Request>.Continuation
+    private let task: Task<Void, Never>
+    private let sink: ResponseSink
+    var isStreaming: Bool { true }
+
+    init(sink: ResponseSink, handler: @escaping @Sendable (GRPCRequests<Request>, GRPCWriter<Response>) async throws -> Void) {
+        let (stream, continuation) = GRPCRequests<Request>.makeStream()
+        self.sink = sink
+        requests = continuation
+        task = Task {
+            do {
+                try await handler(stream, GRPCWriter(sink: sink))
+                sink.finish(.ok)
+            } catch {
+                sink.finish(GRPCStatus(error))
+            }
+        }
+    }
+
+    func received(_ message: ByteBuffer) {
+        do {
+            requests.yield(try Request(serializedBytes: Array(message.readableBytesView)))
+        } catch {
+            requests.finish(throwing: GRPCStatus(.internalError, "grpc: error unmarshalling request: \(error)"))
+        }
+    }
+
+    func requestsEnded() { requests.finish() }
+
+    func cancelled() {
+        requests.finish(throwing: CancellationError())
+        task.cancel()
+    }
+}
