@@ -29,8 +29,9 @@ struct ResponseSink: Sendable {
 
 /// gRPC on one HTTP/2 connection, at the level of frames: no channel and no
 /// task per stream, so a unary call costs one decode, one handler call and
-/// one encode. NIOHTTP2Handler in front does the framing, HPACK, the
-/// connection's flow control and the protocol's state checks.
+/// one encode. NIOHTTP2Handler in front does the framing, HPACK and the
+/// protocol's state checks; inbound flow control (WINDOW_UPDATE for the
+/// connection and each stream) is ours, as the stream multiplexer is not used.
 final class GRPCConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
@@ -50,6 +51,9 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     /// Half the default stream window: the client never stalls on a long-lived stream.
     private static let windowUpdateThreshold = 32_768
+    /// The connection window is opened this far at once, so many concurrent
+    /// calls on one connection do not wait for window updates.
+    private static let connectionWindow = 4 << 20
     private static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
 
     private let methods: GRPCMethods
@@ -57,13 +61,20 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     private var streams: [HTTP2StreamID: Stream] = [:]
     private var context: ChannelHandlerContext?
     private var flushScheduled = false
+    /// Request bytes taken in on the connection since its last WINDOW_UPDATE.
+    private var unacknowledged = 0
 
     init(methods: GRPCMethods, messageLimit: Int) {
         self.methods = methods
         self.messageLimit = messageLimit
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // From the protocol's 65,535 bytes to `connectionWindow`.
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: Self.connectionWindow - 65_535))), promise: nil)
+        scheduleFlush()
+    }
 
     func channelInactive(context: ChannelHandlerContext) {
         let open = streams.values
@@ -82,12 +93,16 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             }
             if headers.endStream { streams[frame.streamID]?.call.requestsEnded() }
         case .data(let data):
-            guard let stream = streams[frame.streamID], case .byteBuffer(var bytes) = data.data else { return }
-            stream.unacknowledged += bytes.readableBytes
+            guard case .byteBuffer(var bytes) = data.data else { return }
+            let length = bytes.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
+            unacknowledged += length
+            if unacknowledged >= Self.connectionWindow / 2 {
+                windowUpdate(.rootStream, &unacknowledged, context: context)
+            }
+            guard let stream = streams[frame.streamID] else { return }
+            stream.unacknowledged += length
             if stream.unacknowledged >= Self.windowUpdateThreshold, !data.endStream {
-                context.write(wrapOutboundOut(HTTP2Frame(streamID: frame.streamID, payload: .windowUpdate(windowSizeIncrement: stream.unacknowledged))), promise: nil)
-                stream.unacknowledged = 0
-                scheduleFlush()
+                windowUpdate(frame.streamID, &stream.unacknowledged, context: context)
             }
             stream.buffer.writeBuffer(&bytes)
             do {
@@ -105,6 +120,12 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         default:
             break
         }
+    }
+
+    private func windowUpdate(_ id: HTTP2StreamID, _ consumed: inout Int, context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: consumed))), promise: nil)
+        consumed = 0
+        scheduleFlush()
     }
 
     private func open(_ id: HTTP2StreamID, _ headers: HPACKHeaders, context: ChannelHandlerContext) {
