@@ -3,20 +3,22 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Synchronization
 
-/// kvd's server: the replicated store and etcd's gRPC services on every
-/// client endpoint of a configuration, with the lease expiry loop.
+/// kvd's server: the replicated store, etcd's gRPC services and the HTTP side
+/// (`HTTPGateway`) on every client endpoint of a configuration, with the lease expiry loop.
 ///
 /// The `kvd` applet (next: its main parses the configuration, starts this,
 /// notifies systemd and waits for SIGTERM) and the tests share it.
 public final class KVDServer: Sendable {
+    typealias ClientTransport = HTTP2ServerTransport.Custom<ClientListenerFactory>
+
     private let node: ReplicatedNode<KVStateMachine>
-    private let servers: [GRPCServer<HTTP2ServerTransport.Posix>]
+    private let servers: [GRPCServer<ClientTransport>]
     private let tasks: Mutex<[Task<Void, any Error>]>
     private let expiry: Task<Void, Never>
     /// The ports served, in the order of the configuration's endpoints (useful when it asked for port 0).
     public let clientPorts: [Int]
 
-    private init(node: ReplicatedNode<KVStateMachine>, servers: [GRPCServer<HTTP2ServerTransport.Posix>],
+    private init(node: ReplicatedNode<KVStateMachine>, servers: [GRPCServer<ClientTransport>],
                  tasks: [Task<Void, any Error>], expiry: Task<Void, Never>, clientPorts: [Int]) {
         self.node = node
         self.servers = servers
@@ -34,34 +36,43 @@ public final class KVDServer: Sendable {
         let memberID = Self.memberID(configuration.name)
         // Raft's ID and the ID in headers, Status and MemberList are one and the same.
         options.memberID = memberID
+        let metrics = KVDMetrics()
+        options.onLogSave = { metrics.observeLogSync($0) }
         let hub = WatchHub()
         let node = try ReplicatedNode<KVStateMachine>(directory: configuration.dataDirectory, options: options) { output, _ in
             hub.publish(output.events, revision: output.revision)
         }
         let identity = ResponseHeaderContext(clusterID: 0xC0DE_B0C5, memberID: memberID, raftTerm: 0)
+        let kv = KVService(node: node, identity: identity)
         let lease = LeaseService(node: node, identity: identity)
+        let maintenance = MaintenanceService(node: node, identity: identity)
         let member = MemberInfo(id: memberID, name: configuration.name, peerURLs: configuration.advertisePeerURLs,
                                 clientURLs: configuration.advertiseClientURLs)
         let services: [any RegistrableRPCService] = [
-            KVService(node: node, identity: identity),
+            kv,
             lease,
-            MaintenanceService(node: node, identity: identity),
+            maintenance,
             ClusterService(node: node, identity: identity, member: member),
             WatchService(node: node, hub: hub, identity: identity),
         ]
-        var servers: [GRPCServer<HTTP2ServerTransport.Posix>] = []
+        let http = HTTPGateway(node: node, kv: kv, lease: lease, maintenance: maintenance, metrics: metrics)
+        var servers: [GRPCServer<ClientTransport>] = []
         var tasks: [Task<Void, any Error>] = []
         var ports: [Int] = []
         do {
             for endpoint in configuration.listenClient {
-                let host = endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host
-                let address: GRPCNIOTransportCore.SocketAddress = host.contains(":")
-                    ? .ipv6(host: host, port: endpoint.port) : .ipv4(host: host, port: endpoint.port)
-                let transport = HTTP2ServerTransport.Posix(address: address, transportSecurity: .plaintext)
-                let server = GRPCServer(transport: transport, services: services)
+                // One socket per endpoint serves gRPC and HTTP/1.1 (ClientListener.swift).
+                let factory = ClientListenerFactory(host: endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host,
+                                                    port: endpoint.port, http: http)
+                let transport = ClientTransport(listenerFactory: factory)
+                let server = GRPCServer(transport: transport, services: services, interceptors: [MetricsInterceptor(metrics: metrics)])
                 servers.append(server)
                 tasks.append(Task { try await server.serve() })
-                let bound = try await transport.listeningAddress
+                guard let bound = await transport.listeningAddress else {
+                    // serve() ended before binding: its error says why.
+                    _ = try await tasks.last!.value
+                    throw RuntimeError(code: .transportError, message: "kvd: cannot listen on \(endpoint.host):\(endpoint.port)")
+                }
                 ports.append(bound.ipv4?.port ?? bound.ipv6?.port ?? endpoint.port)
             }
         } catch {

@@ -41,4 +41,32 @@ enum Clients {
     static func etcdctl(_ port: Int, _ arguments: [String], stdin: String = "") async throws -> Run {
         try await run("/usr/bin/etcdctl", ["--endpoints=127.0.0.1:\(port)", "--dial-timeout=5s", "--command-timeout=5s"] + arguments, stdin: stdin)
     }
+
+    /// An HTTP answer as curl saw it.
+    struct HTTPAnswer {
+        let status: Int
+        /// Header names lowercased.
+        let headers: [String: String]
+        let body: String
+    }
+
+    /// One curl request to kvd's client port; `arguments` add the method, form or body.
+    static func curl(_ port: Int, _ path: String, _ arguments: [String] = []) async throws -> HTTPAnswer {
+        let run = try await run("/usr/bin/curl", ["-sS", "-i", "--max-time", "5"] + arguments + ["http://127.0.0.1:\(port)\(path)"])
+        guard run.status == 0, let split = run.stdout.range(of: "\r\n\r\n") else {
+            throw CurlFailed(description: "curl exited \(run.status): \(run.stderr)")
+        }
+        let lines = run.stdout[..<split.lowerBound].components(separatedBy: "\r\n")
+        let status = Int(lines[0].split(separator: " ")[1]) ?? 0
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return HTTPAnswer(status: status, headers: headers, body: String(run.stdout[split.upperBound...]))
+    }
+
+    struct CurlFailed: Error, CustomStringConvertible {
+        let description: String
+    }
 }
