@@ -111,6 +111,12 @@ final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
         if decided { context.flush() } else { heldFlush = true }
     }
 
+    /// A graceful stop before the first bytes: nothing to finish, and no peer to answer the gRPC side's GOAWAY.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent && !decided { return context.close(promise: nil) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         for (_, promise) in heldWrites { promise?.fail(ChannelError.ioOnClosedChannel) }
         heldWrites = []
@@ -119,7 +125,9 @@ final class ProtocolSniffer: ChannelDuplexHandler, RemovableChannelHandler {
 }
 
 /// One HTTP/1.1 connection's requests, answered by the gateway one at a time
-/// (`HTTPServerPipelineHandler` holds back pipelined requests). It sits in
+/// (`HTTPServerPipelineHandler` holds back pipelined requests, and on a
+/// graceful stop closes the connection once the answer in progress is out,
+/// where the gRPC side would wait for an HTTP/2 PING ack). It sits in
 /// front of the unused gRPC handlers: it passes them no reads and drops their writes.
 final class HTTP1Connection: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import KVServer
 
@@ -199,6 +200,45 @@ import Testing
             #expect(try await Clients.etcdctl(port, ["get", "after", "--print-value-only"]).stdout == "garbage\n")
             #expect(try await Clients.curl(port, "/health").status == 200)
         }
+    }
+
+    @Test func stoppingClosesOpenHTTP1Connections() async throws {
+        let directory = DataDirectory()
+        var configuration = KVDConfiguration()
+        configuration.dataDirectory = directory.path
+        configuration.listenClient = [.init(host: "127.0.0.1", port: 0)]
+        let server = try await KVDServer.start(configuration)
+        // One connection idle after a request, one that sent nothing yet: neither answers
+        // the PING of the gRPC side's graceful GOAWAY, so the stop must close them itself.
+        let script = """
+            import socket
+            idle = socket.create_connection(("127.0.0.1", \(server.clientPorts[0])), timeout=10)
+            silent = socket.create_connection(("127.0.0.1", \(server.clientPorts[0])), timeout=10)
+            idle.sendall(b"GET /version HTTP/1.1\\r\\nHost: kvd\\r\\n\\r\\n")
+            print(idle.recv(15).decode(), flush=True)
+            rest = b""
+            while chunk := idle.recv(65536):
+                rest += chunk
+            print("closed", silent.recv(1))
+            """
+        let client = Task { try await Clients.run("/usr/bin/python3", ["-c", script], timeout: .seconds(15)) }
+        try await Task.sleep(for: .seconds(1))
+        let stopped = Flag()
+        Task {
+            await server.stop()
+            stopped.set()
+        }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while !stopped.isSet && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(stopped.isSet)
+        let run = try await client.value
+        #expect(run.stdout == "HTTP/1.1 200 OK\nclosed b''\n", "\(run.stderr)")
+    }
+
+    final class Flag: Sendable {
+        private let value = Mutex(false)
+        var isSet: Bool { value.withLock { $0 } }
+        func set() { value.withLock { $0 = true } }
     }
 
     /// The value of the sample `name` (with its labels) in a Prometheus exposition.
