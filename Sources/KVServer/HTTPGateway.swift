@@ -171,7 +171,8 @@ final class HTTPGateway: Sendable {
         do throws(V2Keys.Failure) {
             let query = Form(request.query)
             // Go's ParseForm reads the body only for a form content type.
-            let isForm = request.contentType?.split(separator: ";").first?.trimmingSpaces == "application/x-www-form-urlencoded"
+            let mediaType = request.contentType?.lowercased().split(separator: ";").first?.filter { $0 != " " }
+            let isForm = mediaType == "application/x-www-form-urlencoded"
             let body = isForm ? Form(String(decoding: request.body, as: UTF8.self)) : Form()
             guard let query, let body else { throw V2Keys.Failure(code: V2Keys.Failure.invalidForm, cause: "invalid form") }
             let parsed = try V2Keys.parse(method: method, path: request.path, form: body.merged(with: query))
@@ -188,12 +189,8 @@ final class HTTPGateway: Sendable {
         for _ in 0..<16 {
             let store: Store
             do { store = try await node.read().store } catch { throw Self.v2Internal(error) }
-            let current = try? store.range(RangeRequest(key: storeKey)).kvs.first.map { kv in
-                V2Keys.Node(key: request.key, value: String(decoding: kv.value, as: UTF8.self), modifiedIndex: kv.modRevision,
-                            createdIndex: kv.createRevision,
-                            ttl: kv.lease == 0 ? nil : try? store.leaseTimeToLive(id: kv.lease, keys: false, now: .now).ttl)
-            }
-            switch V2Keys.plan(request, current: current ?? nil, index: store.currentRevision) {
+            let current = Self.v2Node(request.key, at: storeKey, in: store)
+            switch V2Keys.plan(request, current: current, index: store.currentRevision) {
             case .failure(let failure):
                 throw failure
             case .success(.answer(let event)):
@@ -201,13 +198,21 @@ final class HTTPGateway: Sendable {
             case .success(.write(let write)):
                 do {
                     guard let (revision, ttl) = try await v2Write(write, key: storeKey) else { continue }
-                    return Self.v2Response(V2Keys.event(after: write, key: request.key, current: current ?? nil, revision: revision, ttl: ttl))
+                    return Self.v2Response(V2Keys.event(after: write, key: request.key, current: current, revision: revision, ttl: ttl))
                 } catch {
                     throw Self.v2Internal(error)
                 }
             }
         }
         throw V2Keys.Failure(code: V2Keys.Failure.raftInternal, cause: "the key kept changing")
+    }
+
+    private static func v2Node(_ key: String, at storeKey: [UInt8], in store: Store) -> V2Keys.Node? {
+        // A range at the current revision cannot fail.
+        guard let kv = try? store.range(RangeRequest(key: storeKey)).kvs.first else { return nil }
+        let ttl = kv.lease == 0 ? nil : try? store.leaseTimeToLive(id: kv.lease, keys: false, now: .now).ttl
+        return V2Keys.Node(key: key, value: String(decoding: kv.value, as: UTF8.self), modifiedIndex: kv.modRevision,
+                           createdIndex: kv.createRevision, ttl: ttl)
     }
 
     /// One txn guarded by the key's mod revision; a TTL gets a lease first (one
@@ -266,11 +271,5 @@ final class HTTPGateway: Sendable {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
-    }
-}
-
-extension Substring {
-    fileprivate var trimmingSpaces: Substring {
-        drop { $0 == " " }.reversed().drop { $0 == " " }.reversed().reduce(into: "") { $0.append($1) }
     }
 }
