@@ -59,7 +59,11 @@ let package = Package(
         // The kvd applet (docs/kvd.md): the replicated store and etcd's services.
         .target(
             name: "KVServer",
-            dependencies: ["CoreboxCore", "CoreboxSystem", "Raft", "WriteAheadLog", "MVCC", "EtcdAPI", "GRPCWire"]
+            dependencies: [
+                "CoreboxCore", "CoreboxSystem", "Raft", "WriteAheadLog", "MVCC", "EtcdAPI", "GRPCWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .target(name: "MVCC"),
         // etcd 3.4's gRPC API: our .proto files and the messages generated from them
@@ -103,6 +107,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KVServerTests", dependencies: ["TestSupport", "KVServer", "Raft", "WriteAheadLog", "CoreboxSystem", "MVCC", "EtcdAPI", "EtcdGRPCStubs"]),
         .testTarget(name: "MVCCTests", dependencies: ["MVCC"]),
+        .testTarget(name: "GRPCWireTests", dependencies: ["GRPCWire"]),
         .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdGRPCStubs"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,28 +2,51 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 
-/// Where a call's responses go: its stream on its connection. Usable from
-/// any thread; the writes happen on the connection's event loop.
+/// Where a call's responses go, usable from any thread: its stream on its
+/// connection (the writes happen on the connection's event loop), or an
+/// in-process caller (`GRPCMethods.call`).
 struct ResponseSink: Sendable {
-    let connection: NIOLoopBound<GRPCConnectionHandler>
-    let stream: HTTP2StreamID
+    /// One response message (a streaming call's next, or a unary call's only one, then OK).
+    let send: @Sendable (_ message: [UInt8], _ last: Bool) -> Void
+    let finish: @Sendable (GRPCStatus) -> Void
 
-    /// A unary call's whole answer: headers, the message and OK trailers.
-    func respond(_ message: [UInt8]) {
-        onLoop { $0.send(message, on: stream); $0.finish(stream, .ok) }
+    func respond(_ message: [UInt8]) { send(message, true) }
+    func send(_ message: [UInt8]) { send(message, false) }
+
+    /// The same sink, with `observer` told the status the call ends with.
+    func observed(_ observer: @escaping @Sendable (GRPCStatus) -> Void) -> ResponseSink {
+        ResponseSink(
+            send: { message, last in
+                send(message, last)
+                if last { observer(.ok) }
+            },
+            finish: { status in
+                finish(status)
+                observer(status)
+            })
     }
 
-    func send(_ message: [UInt8]) { onLoop { $0.send(message, on: stream) } }
-
-    func finish(_ status: GRPCStatus) { onLoop { $0.finish(stream, status) } }
-
-    private func onLoop(_ body: @escaping @Sendable (GRPCConnectionHandler) -> Void) {
-        let connection = connection
-        if connection.eventLoop.inEventLoop {
-            body(connection.value)
-        } else {
-            connection.eventLoop.execute { body(connection.value) }
+    /// A stream on a connection.
+    init(connection: NIOLoopBound<GRPCConnectionHandler>, stream: HTTP2StreamID) {
+        let onLoop: @Sendable (@escaping @Sendable (GRPCConnectionHandler) -> Void) -> Void = { body in
+            if connection.eventLoop.inEventLoop {
+                body(connection.value)
+            } else {
+                connection.eventLoop.execute { body(connection.value) }
+            }
         }
+        send = { message, last in
+            onLoop { handler in
+                handler.send(message, on: stream)
+                if last { handler.finish(stream, .ok) }
+            }
+        }
+        finish = { status in onLoop { $0.finish(stream, status) } }
+    }
+
+    init(send: @escaping @Sendable ([UInt8], Bool) -> Void, finish: @escaping @Sendable (GRPCStatus) -> Void) {
+        self.send = send
+        self.finish = finish
     }
 }
 
@@ -136,12 +159,12 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             return
         }
         let path = headers.first(name: ":path") ?? ""
-        guard let opener = methods.table[path] else {
+        let sink = ResponseSink(connection: NIOLoopBound(self, eventLoop: context.eventLoop), stream: id)
+        guard let call = methods.open(path, sink) else {
             writeTrailers(id, GRPCStatus(.unimplemented, "unknown method \(path)"), trailersOnly: true)
             return
         }
-        let sink = ResponseSink(connection: NIOLoopBound(self, eventLoop: context.eventLoop), stream: id)
-        let stream = Stream(call: opener(sink), buffer: context.channel.allocator.buffer(capacity: 0))
+        let stream = Stream(call: call, buffer: context.channel.allocator.buffer(capacity: 0))
         streams[id] = stream
         if stream.call.isStreaming { sendHeaders(id, stream, context: context) }
     }

@@ -5,9 +5,42 @@ import SwiftProtobuf
 /// before the server starts, read-only after.
 public struct GRPCMethods: Sendable {
     typealias Opener = @Sendable (ResponseSink) -> any ServerCall
-    var table: [String: Opener] = [:]
+    private var table: [String: Opener] = [:]
+    /// Told of every call as it starts (its path) and as it ends (its path, status and duration): metrics.
+    public var onStart: (@Sendable (String) -> Void)?
+    public var onEnd: (@Sendable (String, GRPCStatus, Duration) -> Void)?
 
     public init() {}
+
+    /// A new call of `path` answering into `sink`; nil for a method not served.
+    func open(_ path: String, _ sink: ResponseSink) -> (any ServerCall)? {
+        guard let opener = table[path] else { return nil }
+        guard onStart != nil || onEnd != nil else { return opener(sink) }
+        onStart?(path)
+        let start = ContinuousClock.now
+        let onEnd = self.onEnd
+        return opener(sink.observed { status in onEnd?(path, status, start.duration(to: .now)) })
+    }
+
+    /// Calls a unary method in process, as a gateway from another protocol
+    /// does: the same handler, checks and metrics as a call over the wire.
+    public func call<Request: Message, Response: Message>(_ path: String, _ request: Request) async throws(GRPCStatus) -> Response {
+        let bytes: [UInt8]
+        do { bytes = try request.serializedBytes() } catch { throw GRPCStatus(.internalError, "\(error)") }
+        let answer = await withCheckedContinuation { (continuation: CheckedContinuation<Result<[UInt8], GRPCStatus>, Never>) in
+            let sink = ResponseSink(
+                send: { message, last in if last { continuation.resume(returning: .success(message)) } },
+                finish: { continuation.resume(returning: .failure($0)) })
+            guard let call = open(path, sink) else {
+                return continuation.resume(returning: .failure(GRPCStatus(.unimplemented, "unknown method \(path)")))
+            }
+            call.received(ByteBuffer(bytes: bytes))
+            call.requestsEnded()
+        }
+        do { return try Response(serializedBytes: try answer.get()) } catch let status as GRPCStatus { throw status } catch {
+            throw GRPCStatus(.internalError, "\(error)")
+        }
+    }
 
     /// A unary method whose handler answers through `reply`, from any thread:
     /// the hot path, with no task per call.

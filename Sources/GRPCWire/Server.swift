@@ -74,7 +74,7 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundOut = ByteBuffer
     typealias Configurator = (ChannelPipeline.SynchronousOperations) throws -> Void
 
-    private static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
     private let http2: Configurator
     private let http1: Configurator?
     private var received: ByteBuffer?
@@ -90,13 +90,20 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
             received.writeBuffer(&bytes)
             bytes = received
         }
-        let seen = Array(bytes.readableBytesView.prefix(Self.preface.count))
-        guard seen == Array(Self.preface.prefix(seen.count)) else { return choose(http1, bytes, context) }
-        guard seen.count == Self.preface.count else {
-            received = bytes
-            return
+        switch Self.verdict(bytes.readableBytesView) {
+        case .http2: choose(http2, bytes, context)
+        case .http1: choose(http1, bytes, context)
+        case .undecided: received = bytes
         }
-        choose(http2, bytes, context)
+    }
+
+    enum Verdict: Equatable { case http2, http1, undecided }
+
+    /// HTTP/2 once the whole preface arrived; HTTP/1 at the first byte that differs from it.
+    static func verdict(_ bytes: some Collection<UInt8>) -> Verdict {
+        let compared = min(bytes.count, preface.count)
+        guard bytes.prefix(compared).elementsEqual(preface.prefix(compared)) else { return .http1 }
+        return compared == preface.count ? .http2 : .undecided
     }
 
     private func choose(_ configure: Configurator?, _ bytes: ByteBuffer, _ context: ChannelHandlerContext) {

@@ -31,6 +31,8 @@ public final class KVDServer: Sendable {
         let memberID = Self.memberID(configuration.name)
         // Raft's ID and the ID in headers, Status and MemberList are one and the same.
         options.memberID = memberID
+        let metrics = KVDMetrics()
+        options.onLogSave = { metrics.observeLogSync($0) }
         let hub = WatchHub()
         let node = try ReplicatedNode<KVStateMachine>(directory: configuration.dataDirectory, options: options) { output, _ in
             hub.publish(output.events, revision: output.revision)
@@ -39,19 +41,23 @@ public final class KVDServer: Sendable {
         let lease = LeaseService(node: node, identity: identity)
         let member = MemberInfo(id: memberID, name: configuration.name, peerURLs: configuration.advertisePeerURLs,
                                 clientURLs: configuration.advertiseClientURLs)
+        let maintenance = MaintenanceService(node: node, identity: identity)
         var methods = GRPCMethods()
+        metrics.observe(&methods)
         KVService(node: node, identity: identity).register(in: &methods)
         lease.register(in: &methods)
-        MaintenanceService(node: node, identity: identity).register(in: &methods)
+        maintenance.register(in: &methods)
         ClusterService(node: node, identity: identity, member: member).register(in: &methods)
         WatchService(node: node, hub: hub, identity: identity).register(in: &methods)
+        // One socket per endpoint serves gRPC and, for other first bytes, HTTP/1.1.
+        let http = HTTP1Connection.configurator(HTTPGateway(node: node, methods: methods, maintenance: maintenance, metrics: metrics))
         var servers: [GRPCServer] = []
         do {
             for endpoint in configuration.listenClient {
                 let host = endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host
                 servers.append(try await GRPCServer.bind(
                     host: host, port: endpoint.port, methods: methods,
-                    messageLimit: configuration.maxRequestBytes + grpcOverheadBytes))
+                    messageLimit: configuration.maxRequestBytes + grpcOverheadBytes, http1: http))
             }
         } catch {
             for server in servers { await server.close() }

@@ -64,6 +64,9 @@ final class MaintenanceService: Sendable {
         }
     }
 
+    /// The raised alarms' names (NOSPACE, CORRUPT), which /health reports on.
+    var raisedAlarmNames: [String] { alarms.withLock { $0.map { Self.name(of: $0.type) } } }
+
     /// The store has no file: both sizes are its logical size, and the raft index
     /// is the applied one, which a single member commits and applies together.
     func status(request: Etcdserverpb_StatusRequest) async throws -> Etcdserverpb_StatusResponse {

@@ -50,6 +50,8 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
         /// Entries kept in the log behind a snapshot, for followers that lag a little.
         public var entriesKeptAfterSnapshot: UInt64 = 5_000
         public var segmentSize = 64 << 20
+        /// Told how long each log save (its fdatasync, mostly) took: the metrics hook.
+        public var onLogSave: @Sendable (Duration) -> Void = { _ in }
 
         public init() {}
     }
@@ -248,7 +250,9 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
             while raft.hasReady {
                 let ready = raft.ready()
                 if ready.snapshot != nil || !ready.entries.isEmpty || ready.hardState != nil {
+                    let start = ContinuousClock.now
                     try log.save(ready)
+                    node.options.onLogSave(start.duration(to: .now))
                     node.statistics.withLock { $0.logSyncs += 1 }
                 }
                 if let snapshot = ready.snapshot, !snapshot.isEmpty {

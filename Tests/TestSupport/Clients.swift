@@ -21,4 +21,32 @@ public enum Clients {
     public static func etcdctl(_ port: Int, _ arguments: [String], stdin: String = "") async throws -> Run {
         try await run("/usr/bin/etcdctl", ["--endpoints=127.0.0.1:\(port)", "--dial-timeout=5s", "--command-timeout=5s"] + arguments, stdin: stdin)
     }
+
+    /// An HTTP answer as curl saw it.
+    public struct HTTPAnswer: Sendable {
+        public let status: Int
+        /// Header names lowercased.
+        public let headers: [String: String]
+        public let body: String
+    }
+
+    /// One curl request to kvd's client port; `arguments` add the method, form or body.
+    public static func curl(_ port: Int, _ path: String, _ arguments: [String] = []) async throws -> HTTPAnswer {
+        let run = try await run("/usr/bin/curl", ["-sS", "-i", "--max-time", "5"] + arguments + ["http://127.0.0.1:\(port)\(path)"])
+        guard run.status == 0, let split = run.stdout.range(of: "\r\n\r\n") else {
+            throw CurlFailed(description: "curl exited \(run.status): \(run.stderr)")
+        }
+        let lines = run.stdout[..<split.lowerBound].components(separatedBy: "\r\n")
+        let status = Int(lines[0].split(separator: " ")[1]) ?? 0
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return HTTPAnswer(status: status, headers: headers, body: String(run.stdout[split.upperBound...]))
+    }
+
+    public struct CurlFailed: Error, CustomStringConvertible {
+        public let description: String
+    }
 }
