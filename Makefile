@@ -50,6 +50,7 @@ demo: image
 
 bench: build
 	bench/startup
+	bench/kvd
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/corebox
