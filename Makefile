@@ -20,7 +20,7 @@ setup:
 # The shipped binary carries no debug info (a third of its pages); it stays
 # beside it in corebox.debug, found by gdb through the debug link.
 build: setup
-	$(RELEASE)
+	$(RELEASE) --product corebox
 	objcopy --only-keep-debug $(BIN) $(BIN).debug
 	objcopy --strip-debug --strip-unneeded --add-gnu-debuglink=$(BIN).debug $(BIN)
 
