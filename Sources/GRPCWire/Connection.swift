@@ -1,17 +1,20 @@
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
+import SwiftProtobuf
 
 /// Where a call's responses go, usable from any thread: its stream on its
 /// connection (the writes happen on the connection's event loop), or an
 /// in-process caller (`GRPCMethods.call`).
 struct ResponseSink: Sendable {
-    /// One response message (a streaming call's next, or a unary call's only one, then OK).
-    let send: @Sendable (_ message: [UInt8], _ last: Bool) -> Void
+    /// One response message (a streaming call's next, or a unary call's only
+    /// one, then OK). It is encoded where it is written, on the event loop,
+    /// not on the thread that answers (for KV calls, the node's loop).
+    let send: @Sendable (_ message: any Message, _ last: Bool) -> Void
     let finish: @Sendable (GRPCStatus) -> Void
 
-    func respond(_ message: [UInt8]) { send(message, true) }
-    func send(_ message: [UInt8]) { send(message, false) }
+    func respond(_ message: any Message) { send(message, true) }
+    func send(_ message: any Message) { send(message, false) }
 
     /// The same sink, with `observer` told the status the call ends with.
     func observed(_ observer: @escaping @Sendable (GRPCStatus) -> Void) -> ResponseSink {
@@ -44,7 +47,7 @@ struct ResponseSink: Sendable {
         finish = { status in onLoop { $0.finish(stream, status) } }
     }
 
-    init(send: @escaping @Sendable ([UInt8], Bool) -> Void, finish: @escaping @Sendable (GRPCStatus) -> Void) {
+    init(send: @escaping @Sendable (any Message, Bool) -> Void, finish: @escaping @Sendable (GRPCStatus) -> Void) {
         self.send = send
         self.finish = finish
     }
@@ -61,15 +64,13 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     private final class Stream {
         let call: any ServerCall
-        var buffer: ByteBuffer
+        /// Request bytes not yet a whole message.
+        var buffer = ByteBuffer()
         /// Request bytes taken in since the last stream WINDOW_UPDATE.
         var unacknowledged = 0
         var sentHeaders = false
 
-        init(call: any ServerCall, buffer: ByteBuffer) {
-            self.call = call
-            self.buffer = buffer
-        }
+        init(call: any ServerCall) { self.call = call }
     }
 
     /// Half the default stream window: the client never stalls on a long-lived stream.
@@ -127,7 +128,8 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             if stream.unacknowledged >= Self.windowUpdateThreshold, !data.endStream {
                 windowUpdate(frame.streamID, &stream.unacknowledged, context: context)
             }
-            stream.buffer.writeBuffer(&bytes)
+            // Most requests arrive in one frame: take it as it is, no copy.
+            if stream.buffer.readableBytes == 0 { stream.buffer = bytes } else { stream.buffer.writeBuffer(&bytes) }
             do {
                 while let message = try MessageFraming.next(from: &stream.buffer, limit: messageLimit) {
                     stream.call.received(message)
@@ -164,15 +166,15 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             writeTrailers(id, GRPCStatus(.unimplemented, "unknown method \(path)"), trailersOnly: true)
             return
         }
-        let stream = Stream(call: call, buffer: context.channel.allocator.buffer(capacity: 0))
+        let stream = Stream(call: call)
         streams[id] = stream
         if stream.call.isStreaming { sendHeaders(id, stream, context: context) }
     }
 
-    func send(_ message: [UInt8], on id: HTTP2StreamID) {
+    func send(_ message: any Message, on id: HTTP2StreamID) {
         guard let context, let stream = streams[id] else { return }
         if !stream.sentHeaders { sendHeaders(id, stream, context: context) }
-        let framed = MessageFraming.frame(message, allocator: context.channel.allocator)
+        let framed = MessageFraming.frame(try! message.serializedBytes(), allocator: context.channel.allocator)
         context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(framed))))), promise: nil)
         scheduleFlush()
     }

@@ -27,7 +27,7 @@ public struct GRPCMethods: Sendable {
     public func call<Request: Message, Response: Message>(_ path: String, _ request: Request) async throws(GRPCStatus) -> Response {
         let bytes: [UInt8]
         do { bytes = try request.serializedBytes() } catch { throw GRPCStatus(.internalError, "\(error)") }
-        let answer = await withCheckedContinuation { (continuation: CheckedContinuation<Result<[UInt8], GRPCStatus>, Never>) in
+        let answer = await withCheckedContinuation { (continuation: CheckedContinuation<Result<any Message, GRPCStatus>, Never>) in
             let sink = ResponseSink(
                 send: { message, last in if last { continuation.resume(returning: .success(message)) } },
                 finish: { continuation.resume(returning: .failure($0)) })
@@ -37,15 +37,14 @@ public struct GRPCMethods: Sendable {
             call.received(ByteBuffer(bytes: bytes))
             call.requestsEnded()
         }
-        do { return try Response(serializedBytes: try answer.get()) } catch let status as GRPCStatus { throw status } catch {
-            throw GRPCStatus(.internalError, "\(error)")
-        }
+        guard let response = try answer.get() as? Response else { throw GRPCStatus(.internalError, "\(path) answered another message type") }
+        return response
     }
 
     /// A unary method whose handler answers through `reply`, from any thread:
     /// the hot path, with no task per call.
     public mutating func unary<Request: Message, Response: Message>(
-        _ path: String, _ handler: @escaping @Sendable (Request, @escaping @Sendable (Result<Response, GRPCStatus>) -> Void) -> Void
+        _ path: String, _ handler: @escaping @Sendable (Request, @escaping GRPCReply<Response>) -> Void
     ) {
         table[path] = { sink in
             UnaryCall(sink: sink) { (bytes: ByteBuffer) in
@@ -56,7 +55,7 @@ public struct GRPCMethods: Sendable {
                 }
                 handler(request) { result in
                     switch result {
-                    case .success(let response): sink.respond(try! response.serializedBytes())
+                    case .success(let response): sink.respond(response)
                     case .failure(let status): sink.finish(status)
                     }
                 }
@@ -68,7 +67,7 @@ public struct GRPCMethods: Sendable {
     public mutating func unary<Request: Message, Response: Message>(
         _ path: String, _ handler: @escaping @Sendable (Request) async throws -> Response
     ) {
-        unary(path) { (request: Request, reply: @escaping @Sendable (Result<Response, GRPCStatus>) -> Void) in
+        unary(path) { (request: Request, reply: @escaping GRPCReply<Response>) in
             Task {
                 do { reply(.success(try await handler(request))) } catch { reply(.failure(GRPCStatus(error))) }
             }
@@ -85,6 +84,9 @@ public struct GRPCMethods: Sendable {
     }
 }
 
+/// How a unary call's handler answers, from any thread.
+public typealias GRPCReply<Response> = @Sendable (Result<Response, GRPCStatus>) -> Void
+
 /// The requests of a streaming call, in order; it ends when the client half-closes.
 public typealias GRPCRequests<Request> = AsyncThrowingStream<Request, any Error>
 
@@ -93,7 +95,7 @@ public struct GRPCWriter<Response: Message>: Sendable {
     let sink: ResponseSink
 
     public func write(_ response: Response) {
-        sink.send(try! response.serializedBytes())
+        sink.send(response)
     }
 }
 

@@ -88,7 +88,7 @@ public final class DurableRaftLog {
     /// Persists what `ready` asks, then makes it visible in `storage`.
     public func save(_ ready: Ready) throws(WALError) {
         if let snapshot = ready.snapshot {
-            do { try writeSnapshotFile(snapshot) } catch { throw .system(error) }
+            do { try Self.writeSnapshotFile(snapshot, directory: directory) } catch { throw .system(error) }
             try log.append(RaftRecord.snapshot(snapshot.metadata).walRecord)
         }
         for entry in ready.entries { try log.append(RaftRecord.entry(entry).walRecord) }
@@ -99,17 +99,23 @@ public final class DurableRaftLog {
         if let state = ready.hardState { storage.setHardState(state) }
     }
 
-    /// Records the application's state as of the applied `index` and drops
-    /// what it covers from memory and disk: the log keeps the entries after
-    /// it, plus `keep` entries before it for followers that lag a little.
-    public func snapshot(at index: UInt64, voters: [NodeID], data: [UInt8], keep: UInt64 = 0) throws(WALError) {
-        let snapshot: Snapshot
-        do {
-            snapshot = try storage.createSnapshot(at: index, voters: voters, data: data)
-        } catch {
+    /// What a snapshot of the state at `index` is: its metadata, or nil when it
+    /// would not be newer than the one held. The state is written next, off the
+    /// loop if it likes (`writeSnapshotFile`), then taken in with `install`.
+    public func snapshotMetadata(at index: UInt64, voters: [NodeID]) -> SnapshotMetadata? {
+        let held = (try? storage.snapshot().metadata.index) ?? 0
+        guard index > held, let term = try? storage.term(of: index) else { return nil }
+        return SnapshotMetadata(index: index, term: term, voters: voters)
+    }
+
+    /// Takes in a snapshot whose file `writeSnapshotFile` wrote: the storage
+    /// serves it, the log records it with the hard state, then drops the entries
+    /// it covers but the last `keep` and the segments and older files no longer needed.
+    public func install(_ snapshot: Snapshot, keep: UInt64 = 0) throws(WALError) {
+        let index = snapshot.metadata.index
+        guard (try? storage.createSnapshot(at: index, voters: snapshot.metadata.voters, data: snapshot.data)) != nil else {
             return // not newer than the snapshot held
         }
-        do { try writeSnapshotFile(snapshot) } catch { throw .system(error) }
         try log.append(RaftRecord.snapshot(snapshot.metadata).walRecord)
         // The released segments may have held the latest hard state: repeat it.
         try log.append(RaftRecord.hardState(storage.hardState).walRecord)
@@ -129,12 +135,15 @@ public final class DurableRaftLog {
         metadata.term.paddedHex + "-" + metadata.index.paddedHex + ".snap"
     }
 
-    private func writeSnapshotFile(_ snapshot: Snapshot) throws(SystemError) {
-        var file = ByteWriter()
-        snapshot.metadata.encode(into: &file)
-        file.bytes += snapshot.data
-        file.append(CRC32C.checksum(file.bytes))
-        try Files.writeAtomically(snapshotDirectory + "/" + Self.fileName(snapshot.metadata), file.bytes, mode: 0o600)
+    /// Writes `snapshot` as the file of the log in `directory`, atomically and
+    /// synced. It touches nothing else, so any thread may call it.
+    public static func writeSnapshotFile(_ snapshot: Snapshot, directory: String) throws(SystemError) {
+        var header = ByteWriter()
+        snapshot.metadata.encode(into: &header)
+        var trailer = ByteWriter()
+        trailer.append(CRC32C.checksum(snapshot.data, seed: CRC32C.checksum(header.bytes)))
+        // In three pieces: the data can be hundreds of MiB, not to be copied once more.
+        try Files.writeAtomically(directory + "/snap/" + fileName(snapshot.metadata), chunks: [header.bytes, snapshot.data, trailer.bytes], mode: 0o600)
     }
 
     /// The snapshot with the highest index among the files; a damaged one stops the start.

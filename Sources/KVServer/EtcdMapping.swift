@@ -4,38 +4,19 @@
 // gRPC statuses, so the store stays free of wire concerns.
 
 import EtcdAPI
+import GRPCWire
 import MVCC
 
-/// A gRPC status as etcd sends it: clients match both the code and the exact message.
-struct EtcdStatus: Error, Hashable, Sendable {
-    /// gRPC status codes by their wire numbers. KVServer does not depend on GRPCCore;
-    /// the server turns these into `RPCError.Code(rawValue:)`, which takes the same numbers.
-    struct Code: RawRepresentable, Hashable, Sendable {
-        var rawValue: Int
-
-        static let invalidArgument = Code(rawValue: 3)
-        static let notFound = Code(rawValue: 5)
-        static let resourceExhausted = Code(rawValue: 8)
-        static let failedPrecondition = Code(rawValue: 9)
-        static let outOfRange = Code(rawValue: 11)
-    }
-
-    var code: Code
-    var message: String
-
+/// etcd's statuses: clients match both the code and the exact message.
+extension GRPCStatus {
     /// etcd's togRPCError: the store's errors already carry etcd's code and text.
     init(_ error: MVCCError) {
-        self.init(code: Code(rawValue: error.code.rawValue), message: error.message)
-    }
-
-    init(code: Code, message: String) {
-        self.code = code
-        self.message = message
+        self.init(Code(rawValue: error.code.rawValue) ?? .unknown, error.message)
     }
 
     /// etcd 3.5's ErrGRPCInvalidSortOption. etcd 3.4 has no check and its Range
     /// panics on an unknown sort target, so the next release's answer is the one to give.
-    static let invalidSortOption = EtcdStatus(code: .invalidArgument, message: "etcdserver: invalid sort option")
+    static let invalidSortOption = GRPCStatus(.invalidArgument, "etcdserver: invalid sort option")
 }
 
 /// The parts of etcd's ResponseHeader the store does not know.

@@ -2,6 +2,7 @@
 // reach Raft, then mapped onto the store's values; responses mapped back.
 
 import EtcdAPI
+import GRPCWire
 import MVCC
 
 /// How a Range is served: linearizable reads wait for a ReadIndex, serializable
@@ -19,8 +20,8 @@ extension Etcdserverpb_RangeRequest {
 extension RangeRequest {
     /// checkRangeRequest. The sort enums share etcd's numbers, so a number
     /// either enum lacks is an unknown option.
-    init(_ message: Etcdserverpb_RangeRequest) throws(EtcdStatus) {
-        if message.key.isEmpty { throw EtcdStatus(.emptyKey) }
+    init(_ message: Etcdserverpb_RangeRequest) throws(GRPCStatus) {
+        if message.key.isEmpty { throw GRPCStatus(.emptyKey) }
         guard let sortOrder = SortOrder(rawValue: message.sortOrder.rawValue),
             let sortTarget = SortTarget(rawValue: message.sortTarget.rawValue)
         else { throw .invalidSortOption }
@@ -36,10 +37,10 @@ extension RangeRequest {
 
 extension PutRequest {
     /// checkPutRequest, in etcd's order.
-    init(_ message: Etcdserverpb_PutRequest) throws(EtcdStatus) {
-        if message.key.isEmpty { throw EtcdStatus(.emptyKey) }
-        if message.ignoreValue && !message.value.isEmpty { throw EtcdStatus(.valueProvided) }
-        if message.ignoreLease && message.lease != 0 { throw EtcdStatus(.leaseProvided) }
+    init(_ message: Etcdserverpb_PutRequest) throws(GRPCStatus) {
+        if message.key.isEmpty { throw GRPCStatus(.emptyKey) }
+        if message.ignoreValue && !message.value.isEmpty { throw GRPCStatus(.valueProvided) }
+        if message.ignoreLease && message.lease != 0 { throw GRPCStatus(.leaseProvided) }
         self.init(
             key: Array(message.key), value: Array(message.value), lease: message.lease,
             prevKv: message.prevKv, ignoreValue: message.ignoreValue, ignoreLease: message.ignoreLease
@@ -49,8 +50,8 @@ extension PutRequest {
 
 extension DeleteRangeRequest {
     /// checkDeleteRequest.
-    init(_ message: Etcdserverpb_DeleteRangeRequest) throws(EtcdStatus) {
-        if message.key.isEmpty { throw EtcdStatus(.emptyKey) }
+    init(_ message: Etcdserverpb_DeleteRangeRequest) throws(GRPCStatus) {
+        if message.key.isEmpty { throw GRPCStatus(.emptyKey) }
         self.init(key: Array(message.key), rangeEnd: Array(message.rangeEnd), prevKv: message.prevKv)
     }
 }
@@ -89,22 +90,22 @@ extension Compare {
 extension TxnRequest {
     /// etcd's Txn handler: checkTxnRequest, then the duplicate-key check (checkIntervals),
     /// both before the txn is proposed.
-    init(_ message: Etcdserverpb_TxnRequest, maxOperations: Int) throws(EtcdStatus) {
+    init(_ message: Etcdserverpb_TxnRequest, maxOperations: Int) throws(GRPCStatus) {
         try self.init(checking: message, budget: maxOperations)
         do {
             try validate(maxOperations: maxOperations)
         } catch {
-            throw EtcdStatus(error)
+            throw GRPCStatus(error)
         }
     }
 
     /// checkTxnRequest, mapping as it goes in its order, so the first error is etcd's.
     /// A nested txn may use what its parent's largest op list left of the budget.
-    fileprivate init(checking message: Etcdserverpb_TxnRequest, budget: Int) throws(EtcdStatus) {
+    fileprivate init(checking message: Etcdserverpb_TxnRequest, budget: Int) throws(GRPCStatus) {
         let operations = max(message.compare.count, message.success.count, message.failure.count)
-        if operations > budget { throw EtcdStatus(.tooManyOperations) }
-        if message.compare.contains(where: { $0.key.isEmpty }) { throw EtcdStatus(.emptyKey) }
-        let map = { (op: Etcdserverpb_RequestOp) throws(EtcdStatus) in try RequestOp(op, budget: budget - operations) }
+        if operations > budget { throw GRPCStatus(.tooManyOperations) }
+        if message.compare.contains(where: { $0.key.isEmpty }) { throw GRPCStatus(.emptyKey) }
+        let map = { (op: Etcdserverpb_RequestOp) throws(GRPCStatus) in try RequestOp(op, budget: budget - operations) }
         self.init(
             compare: message.compare.map(Compare.init),
             success: try message.success.map(map),
@@ -115,13 +116,13 @@ extension TxnRequest {
 
 extension RequestOp {
     /// checkRequestOp: an op with no request set is "key not found".
-    fileprivate init(_ message: Etcdserverpb_RequestOp, budget: Int) throws(EtcdStatus) {
+    fileprivate init(_ message: Etcdserverpb_RequestOp, budget: Int) throws(GRPCStatus) {
         switch message.request {
         case .requestRange(let range): self = .range(try RangeRequest(range))
         case .requestPut(let put): self = .put(try PutRequest(put))
         case .requestDeleteRange(let delete): self = .deleteRange(try DeleteRangeRequest(delete))
         case .requestTxn(let txn): self = .txn(try TxnRequest(checking: txn, budget: budget))
-        case nil: throw EtcdStatus(.keyNotFound)
+        case nil: throw GRPCStatus(.keyNotFound)
         }
     }
 }

@@ -3,6 +3,7 @@
 // which turns some "lease not found" errors into ordinary answers.
 
 import EtcdAPI
+import GRPCWire
 import MVCC
 
 /// LeaseGrant as `Store.grantLease` takes it. ID 0 asks the server to choose: it draws
@@ -60,7 +61,7 @@ extension Etcdserverpb_LeaseTimeToLiveResponse: EtcdResponseMessage {
     init(
         _ result: Result<LeaseTimeToLiveResponse, MVCCError>, id: Int64, revision: Int64,
         context: ResponseHeaderContext
-    ) throws(EtcdStatus) {
+    ) throws(GRPCStatus) {
         if let response = try result.unlessLeaseNotFound() {
             self.init(revision: revision, context: context) {
                 $0.id = response.id
@@ -81,7 +82,7 @@ extension Etcdserverpb_LeaseKeepAliveResponse: EtcdResponseMessage {
     /// One answer on the keep-alive stream: etcd answers an unknown or expired lease
     /// with TTL 0 and keeps the stream open. The header is taken before the renewal,
     /// so `revision` is the store's current one when the request arrived.
-    init(id: Int64, renewal: Result<Int64, MVCCError>, revision: Int64, context: ResponseHeaderContext) throws(EtcdStatus) {
+    init(id: Int64, renewal: Result<Int64, MVCCError>, revision: Int64, context: ResponseHeaderContext) throws(GRPCStatus) {
         let ttl = try renewal.unlessLeaseNotFound() ?? 0
         self.init(revision: revision, context: context) {
             $0.id = id
@@ -93,11 +94,11 @@ extension Etcdserverpb_LeaseKeepAliveResponse: EtcdResponseMessage {
 extension Result where Failure == MVCCError {
     /// The value, nil for the "lease not found" that etcd answers instead of failing,
     /// or etcd's status for any other error.
-    func unlessLeaseNotFound() throws(EtcdStatus) -> Success? {
+    func unlessLeaseNotFound() throws(GRPCStatus) -> Success? {
         switch self {
         case .success(let value): return value
         case .failure(.leaseNotFound): return nil
-        case .failure(let error): throw EtcdStatus(error)
+        case .failure(let error): throw GRPCStatus(error)
         }
     }
 }

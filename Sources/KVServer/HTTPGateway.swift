@@ -65,7 +65,7 @@ final class HTTPGateway: Sendable {
                                 body: "{\"etcdserver\":\"\(MaintenanceService.version)\",\"etcdcluster\":\"3.4.0\"}")
         case "/metrics":
             guard request.method == "GET" else { return .methodNotAllowed(allow: "GET") }
-            let store = try? await node.read().store
+            let store = try? await node.query { KVDMetrics.StoreFigures($0.store) }
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
                                 body: metrics.render(node: node.currentStatistics, store: store))
         default:
@@ -85,7 +85,7 @@ final class HTTPGateway: Sendable {
         let excluded = Set(form.pairs.filter { $0.0 == "exclude" }.map(\.1))
         let alarmed = maintenance.raisedAlarmNames.contains { !excluded.contains($0) }
         var healthy = !alarmed && node.currentStatistics.isLeader
-        if healthy { healthy = (try? await node.read()) != nil }
+        if healthy { healthy = (try? await node.query { _ in }) != nil }
         metrics.recordHealth(healthy)
         return healthy
             ? HTTPResponse(status: 200, text: "{\"health\":\"true\"}")
@@ -186,10 +186,13 @@ final class HTTPGateway: Sendable {
     private func v2Apply(_ request: V2Keys.Request) async throws(V2Keys.Failure) -> HTTPResponse {
         let storeKey = Array((V2Keys.storePrefix + request.key).utf8)
         for _ in 0..<16 {
-            let store: Store
-            do { store = try await node.read().store } catch { throw Self.v2Internal(error) }
-            let current = Self.v2Node(request.key, at: storeKey, in: store)
-            switch V2Keys.plan(request, current: current, index: store.currentRevision) {
+            let current: V2Keys.Node?, index: Int64
+            do {
+                (current, index) = try await node.query { (Self.v2Node(request.key, at: storeKey, in: $0.store), $0.store.currentRevision) }
+            } catch {
+                throw Self.v2Internal(error)
+            }
+            switch V2Keys.plan(request, current: current, index: index) {
             case .failure(let failure):
                 throw failure
             case .success(.answer(let event)):

@@ -1,4 +1,5 @@
 import EtcdAPI
+import GRPCWire
 import Glibc
 import MVCC
 import SwiftProtobuf
@@ -31,7 +32,7 @@ struct KVStateMachine: ReplicatedStateMachine {
     }
 
     struct Output: Sendable {
-        var result: Result<Response, EtcdStatus>
+        var result: Result<Response, GRPCStatus>
         /// The changes at the new revision, for watchers.
         var events: [Event]
         /// The store's revision after applying.
@@ -54,7 +55,7 @@ struct KVStateMachine: ReplicatedStateMachine {
 
     mutating func apply(_ command: Command, index: UInt64) -> Output {
         var events: [Event] = []
-        let result = Result { () throws(EtcdStatus) -> Response in
+        let result = Result { () throws(GRPCStatus) -> Response in
             switch command {
             case .put(let message):
                 let request = try PutRequest(message)
@@ -66,10 +67,10 @@ struct KVStateMachine: ReplicatedStateMachine {
                 let request = try TxnRequest(message, maxOperations: store.configuration.maxTxnOperations)
                 return .txn(try record(&events) { (store: inout Store) throws(MVCCError) in try store.txn(request) })
             case .compaction(let message):
-                do throws(MVCCError) { return .compaction(try store.compact(CompactionRequest(message).revision)) } catch { throw EtcdStatus(error) }
+                do throws(MVCCError) { return .compaction(try store.compact(CompactionRequest(message).revision)) } catch { throw GRPCStatus(error) }
             case .leaseGrant(let message):
                 let request = LeaseGrantRequest(message)
-                do throws(MVCCError) { return .leaseGrant(try store.grantLease(id: request.id, ttl: request.ttl, now: .now)) } catch { throw EtcdStatus(error) }
+                do throws(MVCCError) { return .leaseGrant(try store.grantLease(id: request.id, ttl: request.ttl, now: .now)) } catch { throw GRPCStatus(error) }
             case .leaseRevoke(let message):
                 let request = LeaseRevokeRequest(message)
                 return .leaseRevoke(try record(&events) { (store: inout Store) throws(MVCCError) in try store.revokeLease(id: request.id) })
@@ -81,13 +82,13 @@ struct KVStateMachine: ReplicatedStateMachine {
     /// Runs a write on the store, keeping its events and mapping its error.
     private mutating func record<R>(
         _ events: inout [Event], _ write: (inout Store) throws(MVCCError) -> WriteResult<R>
-    ) throws(EtcdStatus) -> R {
+    ) throws(GRPCStatus) -> R {
         do {
             let result = try write(&store)
             events = result.events
             return result.response
         } catch {
-            throw EtcdStatus(error)
+            throw GRPCStatus(error)
         }
     }
 

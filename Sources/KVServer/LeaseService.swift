@@ -24,22 +24,24 @@ final class LeaseService: Sendable {
 
     func register(in methods: inout GRPCMethods) {
         methods.unary("/etcdserverpb.Lease/LeaseGrant", leaseGrant)
-        methods.unary("/etcdserverpb.Lease/LeaseRevoke", leaseRevoke)
+        methods.unary("/etcdserverpb.Lease/LeaseRevoke") { [node, identity] (request: Etcdserverpb_LeaseRevokeRequest, reply: @escaping GRPCReply<Etcdserverpb_LeaseRevokeResponse>) in
+            node.write(.leaseRevoke(request), identity: identity.withTerm(of: node), reply: reply) {
+                guard case .leaseRevoke(let response) = $0 else { return nil }
+                return .init(response, context: $1)
+            }
+        }
         methods.streaming("/etcdserverpb.Lease/LeaseKeepAlive", leaseKeepAlive)
         methods.unary("/etcdserverpb.Lease/LeaseTimeToLive", leaseTimeToLive)
         methods.unary("/etcdserverpb.Lease/LeaseLeases", leaseLeases)
     }
 
-    func leaseGrant(request: Etcdserverpb_LeaseGrantRequest) async throws -> Etcdserverpb_LeaseGrantResponse {
+    func leaseGrant(_ request: Etcdserverpb_LeaseGrantRequest, reply: @escaping GRPCReply<Etcdserverpb_LeaseGrantResponse>) {
         var request = request
         if request.id == 0 { request.id = ids.withLock { $0.next() } }
-        guard case .leaseGrant(let response) = try await node.write(.leaseGrant(request)) else { preconditionFailure("grant answered otherwise") }
-        return Etcdserverpb_LeaseGrantResponse(response, context: identity.withTerm(of: node))
-    }
-
-    func leaseRevoke(request: Etcdserverpb_LeaseRevokeRequest) async throws -> Etcdserverpb_LeaseRevokeResponse {
-        guard case .leaseRevoke(let response) = try await node.write(.leaseRevoke(request)) else { preconditionFailure("revoke answered otherwise") }
-        return Etcdserverpb_LeaseRevokeResponse(response, context: identity.withTerm(of: node))
+        node.write(.leaseGrant(request), identity: identity.withTerm(of: node), reply: reply) {
+            guard case .leaseGrant(let response) = $0 else { return nil }
+            return .init(response, context: $1)
+        }
     }
 
     /// Answers every request on the stream with the renewed TTL, or TTL 0 for an
@@ -53,26 +55,25 @@ final class LeaseService: Sendable {
             let (renewal, revision) = try await replicated {
                 try await node.updateLocally { machine in (machine.renewLease(id: id, now: .now), machine.store.currentRevision) }
             }
-            let answer = try etcdStatus { () throws(EtcdStatus) in
-                try Etcdserverpb_LeaseKeepAliveResponse(id: id, renewal: renewal, revision: revision, context: identity.withTerm(of: node))
-            }
-            response.write(answer)
+            response.write(try Etcdserverpb_LeaseKeepAliveResponse(id: id, renewal: renewal, revision: revision, context: identity.withTerm(of: node)))
         }
     }
 
     func leaseTimeToLive(request: Etcdserverpb_LeaseTimeToLiveRequest) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
         let parsed = LeaseTimeToLiveRequest(request)
-        let store = try await replicated { try await node.read().store }
-        let result = Result { () throws(MVCCError) in try store.leaseTimeToLive(id: parsed.id, keys: parsed.keys, now: .now) }
-        return try etcdStatus { () throws(EtcdStatus) in
-            try Etcdserverpb_LeaseTimeToLiveResponse(result, id: parsed.id, revision: store.currentRevision, context: identity.withTerm(of: node))
+        let context = identity.withTerm(of: node)
+        return try await replicated {
+            try await node.query { machine in
+                let result = Result { () throws(MVCCError) in try machine.store.leaseTimeToLive(id: parsed.id, keys: parsed.keys, now: .now) }
+                return try Etcdserverpb_LeaseTimeToLiveResponse(result, id: parsed.id, revision: machine.store.currentRevision, context: context)
+            }
         }
     }
 
     func leaseLeases(request: Etcdserverpb_LeaseLeasesRequest) async throws -> Etcdserverpb_LeaseLeasesResponse {
-        let store = try await replicated { try await node.read().store }
-        return Etcdserverpb_LeaseLeasesResponse(revision: store.currentRevision, context: identity.withTerm(of: node)) {
-            $0.leases = store.leaseIDs.map { id in
+        let (revision, ids) = try await replicated { try await node.query { ($0.store.currentRevision, $0.store.leaseIDs) } }
+        return Etcdserverpb_LeaseLeasesResponse(revision: revision, context: identity.withTerm(of: node)) {
+            $0.leases = ids.map { id in
                 var status = Etcdserverpb_LeaseStatus()
                 status.id = id
                 return status
@@ -87,8 +88,10 @@ final class LeaseService: Sendable {
         Task { [node] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
-                guard node.currentStatistics.isLeader, let machine = try? await node.read() else { continue }
-                for id in machine.store.expiredLeases(at: .now) {
+                guard node.currentStatistics.isLeader, let expired = try? await node.query({ $0.store.expiredLeases(at: .now) }) else {
+                    continue
+                }
+                for id in expired {
                     var revoke = Etcdserverpb_LeaseRevokeRequest()
                     revoke.id = id
                     // A failure (lost leadership, a client revoked it first) is retried or moot next round.
@@ -102,12 +105,22 @@ final class LeaseService: Sendable {
 extension Etcdserverpb_LeaseLeasesResponse: EtcdResponseMessage {}
 
 extension ReplicatedNode where Machine == KVStateMachine {
-    /// Replicates a write and returns its response, or throws etcd's status for it.
-    func write(_ command: KVStateMachine.Command) async throws -> KVStateMachine.Response {
-        let output = try await replicated { try await propose(command) }
-        switch output.result {
-        case .success(let response): return response
-        case .failure(let status): throw GRPCStatus(status)
+    /// The store's revision as of a linearizable read, or etcd's status for why there is none.
+    func currentRevision() async throws -> Int64 {
+        try await replicated { try await query { $0.store.currentRevision } }
+    }
+
+    /// Replicates a write and answers `reply` with the message `message` makes
+    /// of its response (nil only for a response of another kind: a bug), or
+    /// with etcd's status: no task, the answer comes from the loop.
+    func write<Response>(
+        _ command: KVStateMachine.Command, identity: ResponseHeaderContext, reply: @escaping GRPCReply<Response>,
+        _ message: @escaping @Sendable (KVStateMachine.Response, ResponseHeaderContext) -> Response?
+    ) {
+        propose(command) { result in
+            reply(result.mapError(GRPCStatus.init).flatMap { output in
+                output.result.map { message($0, identity)! }
+            })
         }
     }
 }

@@ -38,7 +38,7 @@ final class MaintenanceService: Sendable {
     }
 
     func alarm(request: Etcdserverpb_AlarmRequest) async throws -> Etcdserverpb_AlarmResponse {
-        let store = try await replicated { try await node.read().store }
+        let revision = try await node.currentRevision()
         let alarm = Alarm(memberID: request.memberID, type: request.alarm)
         let answered: [Alarm] = alarms.withLock { raised in
             switch request.action {
@@ -54,7 +54,7 @@ final class MaintenanceService: Sendable {
                 return []
             }
         }
-        return Etcdserverpb_AlarmResponse(revision: store.currentRevision, context: identity.withTerm(of: node)) {
+        return Etcdserverpb_AlarmResponse(revision: revision, context: identity.withTerm(of: node)) {
             $0.alarms = answered.map { alarm in
                 var member = Etcdserverpb_AlarmMember()
                 member.memberID = alarm.memberID
@@ -70,13 +70,13 @@ final class MaintenanceService: Sendable {
     /// The store has no file: both sizes are its logical size, and the raft index
     /// is the applied one, which a single member commits and applies together.
     func status(request: Etcdserverpb_StatusRequest) async throws -> Etcdserverpb_StatusResponse {
-        let store = try await replicated { try await node.read().store }
+        let (revision, size) = try await replicated { try await node.query { ($0.store.currentRevision, $0.store.logicalSize) } }
         let statistics = node.currentStatistics
         let raised = alarms.withLock { $0 }
-        return Etcdserverpb_StatusResponse(revision: store.currentRevision, context: identity.withTerm(of: node)) {
+        return Etcdserverpb_StatusResponse(revision: revision, context: identity.withTerm(of: node)) {
             $0.version = Self.version
-            $0.dbSize = store.logicalSize
-            $0.dbSizeInUse = store.logicalSize
+            $0.dbSize = size
+            $0.dbSizeInUse = size
             $0.leader = statistics.isLeader ? identity.memberID : 0
             $0.raftIndex = statistics.appliedIndex
             $0.raftAppliedIndex = statistics.appliedIndex
@@ -89,8 +89,7 @@ final class MaintenanceService: Sendable {
 
     /// Nothing to defragment in memory; etcd answers success with a header.
     func defragment(request: Etcdserverpb_DefragmentRequest) async throws -> Etcdserverpb_DefragmentResponse {
-        let store = try await replicated { try await node.read().store }
-        return Etcdserverpb_DefragmentResponse(revision: store.currentRevision, context: identity.withTerm(of: node)) { _ in }
+        return Etcdserverpb_DefragmentResponse(revision: try await node.currentRevision(), context: identity.withTerm(of: node)) { _ in }
     }
 
     /// etcd hashes its whole bolt file, which kvd does not have; the HashKV of the
@@ -115,7 +114,7 @@ final class MaintenanceService: Sendable {
     func snapshot(
         request: Etcdserverpb_SnapshotRequest, response: GRPCWriter<Etcdserverpb_SnapshotResponse>
     ) async throws {
-        var data = try await replicated { try await node.read().store.snapshot() }
+        var data = try await replicated { try await node.query { $0.store.snapshot() } }
         data += [UInt8](repeating: 0, count: (512 - data.count % 512) % 512)
         var digest = SHA256()
         var offset = 0
@@ -142,14 +141,14 @@ final class MaintenanceService: Sendable {
         guard request.targetID == identity.memberID else {
             throw GRPCStatus(.failedPrecondition, "etcdserver: bad leader transferee")
         }
-        let store = try await replicated { try await node.read().store }
-        return Etcdserverpb_MoveLeaderResponse(revision: store.currentRevision, context: identity.withTerm(of: node)) { _ in }
+        return Etcdserverpb_MoveLeaderResponse(revision: try await node.currentRevision(), context: identity.withTerm(of: node)) { _ in }
     }
 
     private func hashKV(revision: Int64) async throws -> HashKVResponse {
-        let store = try await replicated { try await node.read().store }
-        return try etcdStatus { () throws(EtcdStatus) in
-            do throws(MVCCError) { return try store.hashKV(revision: revision) } catch { throw EtcdStatus(error) }
+        try await replicated {
+            try await node.query { machine throws(GRPCStatus) in
+                do throws(MVCCError) { return try machine.store.hashKV(revision: revision) } catch { throw GRPCStatus(error) }
+            }
         }
     }
 

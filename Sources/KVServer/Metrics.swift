@@ -142,8 +142,23 @@ final class KVDMetrics: Sendable {
         }
     }
 
+    /// The store's figures in the exposition, taken on the node's loop.
+    struct StoreFigures: Sendable {
+        var logicalSize: Int64
+        var currentRevision: Int64
+        var compactedRevision: Int64
+        var keyCount: Int
+
+        init(_ store: Store) {
+            logicalSize = store.logicalSize
+            currentRevision = store.currentRevision
+            compactedRevision = store.compactedRevision
+            keyCount = store.keyCount
+        }
+    }
+
     /// The exposition: this registry's series, then the node's and the store's figures.
-    func render(node: ReplicatedNode<KVStateMachine>.Statistics, store: Store?) -> String {
+    func render(node: ReplicatedNode<KVStateMachine>.Statistics, store: StoreFigures?) -> String {
         let state = self.state.withLock { $0 }
         var text = PrometheusText()
         text.histogram("etcd_disk_wal_fsync_duration_seconds",

@@ -1,3 +1,4 @@
+import CoreboxCore
 import CoreboxSystem
 import Dispatch
 import Glibc
@@ -100,6 +101,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
         let snapshot = try log.storage.snapshot()
         let machine = try snapshot.isEmpty ? Machine(snapshot: []) : Machine(snapshot: snapshot.data)
         let loop = Loop(node: self, log: log, machine: machine, applied: snapshot.metadata.index)
+        loop.campaign()
         startThread { loop.run() }
     }
 
@@ -110,7 +112,9 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
     }
 
     /// Gives `completion` the machine as of an index that includes every write
-    /// committed before this call (a linearizable read).
+    /// committed before this call (a linearizable read). It runs on the loop
+    /// and must not keep the machine: a copy alive across the next write makes
+    /// that write copy the whole store.
     public func read(completion: @escaping Completion<Machine>) {
         enqueue(.read(completion))
     }
@@ -121,9 +125,11 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
         }
     }
 
-    public func read() async throws -> Machine {
+    /// Evaluates `body` on the loop against the machine as `read` gives it,
+    /// and returns what it gives: only that leaves the loop, never the machine.
+    public func query<T: Sendable>(_ body: @escaping @Sendable (Machine) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            read { continuation.resume(with: $0) }
+            read { result in continuation.resume(with: Result { try body(result.get()) }) }
         }
     }
 
@@ -132,11 +138,12 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
     /// instants, renewed by keep-alives).
     public func updateLocally<T: Sendable>(_ body: @escaping @Sendable (inout Machine) -> T) async throws -> T {
         let box = Mutex<T?>(nil)
-        let _: Machine = try await withCheckedThrowingContinuation { continuation in
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             enqueue(.local { machine in
                 box.withLock { $0 = body(&machine) }
             })
-            enqueue(.read { continuation.resume(with: $0) })
+            // Answered once the update ran, without the machine leaving the loop.
+            enqueue(.read { continuation.resume(with: $0.map { _ in }) })
         }
         return box.withLock { $0! }
     }
@@ -183,20 +190,30 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
         var waitingReadIndex: [UInt64: Completion<Machine>] = [:]
         /// Reads whose index is known, waiting for the machine to catch up.
         var waitingApply: [(index: UInt64, completion: Completion<Machine>)] = []
+        /// The snapshot being written off the loop.
+        var snapshotWriting: SnapshotWriting?
+        var lastSnapshotIndex: UInt64
 
         init(node: ReplicatedNode, log: DurableRaftLog, machine: Machine, applied: UInt64) {
             self.node = node
             self.log = log
             self.machine = machine
             self.applied = applied
+            lastSnapshotIndex = applied
             let options = node.options
             let config = RaftConfig(id: options.memberID, voters: [options.memberID],
                                     electionTick: options.electionTicks, applied: applied)
             raft = RaftNode(config: config, storage: log.storage, rng: SystemRandomNumberGenerator())
         }
 
-        func run() {
+        /// Campaigns and handles what that gives, before the loop thread owns
+        /// this state: a one-member cluster is its leader when `init` returns.
+        func campaign() {
             raft.campaign()
+            persistAndApply()
+        }
+
+        func run() {
             var nextTick = ContinuousClock.now + node.options.tickInterval
             while true {
                 let wait = ContinuousClock.now.duration(to: nextTick)
@@ -211,15 +228,16 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
                 }
                 if stopping {
                     failAll(requests, ReplicationError.stopped)
+                    // The log closes with the loop: a snapshot still being written is finished and taken in first.
+                    if let writing = snapshotWriting {
+                        writing.done.wait()
+                        installSnapshot(writing)
+                    }
                     break
                 }
+                if let writing = snapshotWriting, writing.result.withLock({ $0 }) != nil { installSnapshot(writing) }
                 submit(requests)
-                do {
-                    try processReady()
-                } catch {
-                    // The log cannot be written: acknowledging anything more could lose it.
-                    preconditionFailure("kvd: cannot write the log: \(error)")
-                }
+                persistAndApply()
             }
             node.finished.signal()
         }
@@ -246,6 +264,15 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
             node.statistics.withLock { $0.proposals += requests.count }
         }
 
+        private func persistAndApply() {
+            do { try processReady() } catch { logFailed(error) }
+        }
+
+        /// The log cannot be written: acknowledging anything more could lose it.
+        private func logFailed(_ error: any Error) -> Never {
+            preconditionFailure("kvd: cannot write the log: \(error)")
+        }
+
         private func processReady() throws {
             while raft.hasReady {
                 let ready = raft.ready()
@@ -268,7 +295,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
                 answerReads()
                 raft.advance(ready)
                 if let softState = ready.softState, softState.role != .leader { failWaiting() }
-                try snapshotIfDue()
+                snapshotIfDue()
                 node.statistics.withLock {
                     $0.appliedIndex = applied
                     $0.term = raft.term
@@ -297,11 +324,33 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
             }
         }
 
-        private func snapshotIfDue() throws {
-            let taken = (try? log.storage.snapshot().metadata.index) ?? 0
-            guard applied >= taken + node.options.snapshotInterval else { return }
-            try log.snapshot(at: applied, voters: [node.options.memberID], data: machine.snapshot(),
-                             keep: node.options.entriesKeptAfterSnapshot)
+        /// Every `snapshotInterval` applied entries, the machine as of now is
+        /// serialized and written on a thread of its own: the loop goes on
+        /// serving (its next writes copy what they change of the machine), and
+        /// takes the snapshot in once the file is there.
+        private func snapshotIfDue() {
+            guard snapshotWriting == nil, applied >= lastSnapshotIndex + node.options.snapshotInterval,
+                  let metadata = log.snapshotMetadata(at: applied, voters: [node.options.memberID]) else { return }
+            lastSnapshotIndex = applied
+            let (state, node, directory, writing) = (machine, node, log.directory, SnapshotWriting())
+            snapshotWriting = writing
+            startThread {
+                let snapshot = Snapshot(metadata: metadata, data: state.snapshot())
+                let written = Result { () throws(SystemError) in
+                    try DurableRaftLog.writeSnapshotFile(snapshot, directory: directory)
+                    return snapshot
+                }
+                writing.result.withLock { $0 = written }
+                writing.done.signal()
+                node.wakeUp.signal()
+            }
+        }
+
+        /// A failed write is tried again `snapshotInterval` entries later.
+        private func installSnapshot(_ writing: SnapshotWriting) {
+            snapshotWriting = nil
+            guard case .success(let snapshot) = writing.result.withLock({ $0 }) else { return }
+            do { try log.install(snapshot, keep: node.options.entriesKeptAfterSnapshot) } catch { logFailed(error) }
             node.statistics.withLock { $0.snapshots += 1 }
         }
 
@@ -322,6 +371,12 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
             }
         }
     }
+}
+
+/// A snapshot written on a thread of its own: its outcome, and a signal when there is one.
+private final class SnapshotWriting: Sendable {
+    let result = Mutex<Result<Snapshot, SystemError>?>(nil)
+    let done = DispatchSemaphore(value: 0)
 }
 
 /// An entry's data: the proposing request's id (to find its waiter) and the command.

@@ -79,10 +79,30 @@ final class WatchHub: Sendable {
         }
     }
 
+    /// What a new watcher needs from the store: the revisions it already holds
+    /// from the start asked for, as batches, and its current revision.
+    struct History: Sendable {
+        var batches: [Batch] = []
+        var currentRevision: Int64
+
+        /// Throws `Compacted` when `start` is below the compacted revision.
+        init(_ store: Store, keys: KeyRange, from start: Int64, filters: Filters) throws(Compacted) {
+            currentRevision = store.currentRevision
+            guard start > 0 && start <= store.currentRevision else { return }
+            do { batches = WatchHub.batches(try store.events(in: keys, from: start), filters: filters) } catch {
+                throw Compacted(compactRevision: store.compactedRevision, currentRevision: store.currentRevision)
+            }
+        }
+    }
+
+    /// Runs a `History` computation against the store where it lives (the
+    /// node's loop), so no copy of the store escapes.
+    typealias StoreReader = (_ body: @escaping @Sendable (Store) throws -> History) async throws -> History
+
     /// Registers a watcher of `keys` from `start` (0: from now), serving the
-    /// revisions the store already holds from `store`'s history first.
+    /// revisions the store already holds first.
     /// Throws `Compacted` when `start` is below the compacted revision.
-    func watch(keys: KeyRange, from start: Int64, filters: Filters, store: () async throws -> Store) async throws -> Subscription {
+    func watch(keys: KeyRange, from start: Int64, filters: Filters, read: StoreReader) async throws -> Subscription {
         let (batches, continuation) = AsyncStream.makeStream(of: Batch.self)
         let id = state.withLock { state in
             let id = state.nextID
@@ -93,25 +113,17 @@ final class WatchHub: Sendable {
         // A consumer that goes away unregisters its watcher.
         continuation.onTermination = { [weak self] _ in self?.cancel(id) }
         do {
-            let store = try await store()
-            var history: [Batch] = []
-            if start > 0 && start <= store.currentRevision {
-                let events: [Event]
-                do { events = try store.events(in: keys, from: start) } catch {
-                    throw Compacted(compactRevision: store.compactedRevision, currentRevision: store.currentRevision)
-                }
-                history = Self.batches(events, filters: filters)
-            }
-            let floor = max(store.currentRevision, start - 1)
+            let history = try await read { store in try History(store, keys: keys, from: start, filters: filters) }
+            let floor = max(history.currentRevision, start - 1)
             state.withLock { state in
                 guard var watcher = state.watchers[id] else { return }
-                for batch in history { continuation.yield(batch) }
+                for batch in history.batches { continuation.yield(batch) }
                 for batch in watcher.pending where batch.revision > floor { continuation.yield(batch) }
                 watcher.pending = []
                 watcher.floor = floor
                 state.watchers[id] = watcher
             }
-            return Subscription(id: id, batches: batches, revision: store.currentRevision)
+            return Subscription(id: id, batches: batches, revision: history.currentRevision)
         } catch {
             cancel(id)
             throw error

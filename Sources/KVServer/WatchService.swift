@@ -39,7 +39,7 @@ struct WatchService: Sendable {
                     try await Task.sleep(for: progressInterval)
                     let ids = session.progressWatchers()
                     guard !ids.isEmpty else { continue }
-                    let revision = try await currentRevision()
+                    let revision = try await node.currentRevision()
                     for id in ids { sink.yield(reply(id, revision: revision)) }
                 }
             }
@@ -59,11 +59,11 @@ struct WatchService: Sendable {
                 case .cancelRequest(let cancel):
                     guard let hubID = session.remove(cancel.watchID) else { continue }
                     hub.cancel(hubID)
-                    let revision = try await currentRevision()
+                    let revision = try await node.currentRevision()
                     sink.yield(reply(cancel.watchID, revision: revision) { $0.canceled = true })
                 case .progressRequest:
                     // Not tied to one watcher: etcd answers with watch_id -1.
-                    sink.yield(reply(-1, revision: try await currentRevision()))
+                    sink.yield(reply(-1, revision: try await node.currentRevision()))
                 case nil:
                     continue
                 }
@@ -78,7 +78,7 @@ struct WatchService: Sendable {
         _ create: Etcdserverpb_WatchCreateRequest, session: Session, sink: AsyncStream<Etcdserverpb_WatchResponse>.Continuation
     ) async throws -> (Int64, WatchHub.Subscription)? {
         guard let watchID = session.reserve(create.watchID, progressNotify: create.progressNotify) else {
-            let revision = try await currentRevision()
+            let revision = try await node.currentRevision()
             sink.yield(reply(create.watchID, revision: revision) {
                 $0.created = true
                 $0.canceled = true
@@ -90,7 +90,7 @@ struct WatchService: Sendable {
         let keys = KeyRange(key: Array(create.key), rangeEnd: Array(create.rangeEnd))
         do {
             let subscription = try await replicated {
-                try await hub.watch(keys: keys, from: create.startRevision, filters: filters) { try await node.read().store }
+                try await hub.watch(keys: keys, from: create.startRevision, filters: filters) { body in try await node.query { try body($0.store) } }
             }
             session.bind(watchID, to: subscription.id)
             // Created goes out before the forwarding task starts, so before any event.
@@ -108,10 +108,6 @@ struct WatchService: Sendable {
             _ = session.remove(watchID)
             throw error
         }
-    }
-
-    private func currentRevision() async throws -> Int64 {
-        try await replicated { try await node.read().store.currentRevision }
     }
 
     private func reply(

@@ -28,7 +28,7 @@ import TestSupport
         static func freePort() throws -> Int {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             defer { close(fd) }
-            var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+            var address = loopback(port: 0)
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             let bound = withUnsafeMutablePointer(to: &address) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -39,10 +39,15 @@ import TestSupport
             return Int(UInt16(bigEndian: address.sin_port))
         }
 
+        static func loopback(port: Int) -> sockaddr_in {
+            sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: UInt16(port).bigEndian,
+                        sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        }
+
         static func accepts(_ port: Int) -> Bool {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             defer { close(fd) }
-            var address = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: UInt16(port).bigEndian, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+            var address = loopback(port: port)
             return withUnsafePointer(to: &address) { pointer in
                 pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
             }
@@ -87,13 +92,14 @@ import TestSupport
 
     /// Power loss: writers on eight connections, kvd killed with SIGKILL at a
     /// random moment, five times over one data directory. Every put the
-    /// client saw acknowledged must be there after each restart.
+    /// client saw acknowledged must be there after each restart. A snapshot
+    /// every 500 entries puts kills in the middle of snapshots too.
     @Test func everyAcknowledgedWriteSurvivesKillNine() async throws {
         let scratch = try Scratch()
         let data = scratch.path + "/data"
         var acknowledged: [String: String] = [:]
         for round in 0..<5 {
-            let server = try await Server(directory: data)
+            let server = try await Server(directory: data, extra: ["--snapshot-count", "500"])
             let writers = try ChildProcess("/usr/bin/python3", ["-c", Self.writers, "\(server.port)", "r\(round)"])
             try await Task.sleep(for: .milliseconds(Int.random(in: 600...1500)))
             server.child.stop()

@@ -160,3 +160,13 @@ struct StorageState: Equatable {
         }
     }
 }
+
+extension DurableRaftLog {
+    /// The three steps of a snapshot in one call, in the order ReplicatedNode takes them.
+    func snapshot(at index: UInt64, voters: [NodeID], data: [UInt8], keep: UInt64 = 0) throws {
+        guard let metadata = snapshotMetadata(at: index, voters: voters) else { return }
+        let snapshot = Snapshot(metadata: metadata, data: data)
+        try Self.writeSnapshotFile(snapshot, directory: directory)
+        try install(snapshot, keep: keep)
+    }
+}

@@ -1,4 +1,5 @@
 import EtcdAPI
+import GRPCWire
 import Foundation
 import SwiftProtobuf
 import Testing
@@ -130,20 +131,20 @@ private func compare(
     @Test func rangeChecks() {
         var message = Etcdserverpb_RangeRequest()
         message.rangeEnd = d("z")
-        #expect(throws: EtcdStatus(code: .invalidArgument, message: "etcdserver: key is not provided")) {
+        #expect(throws: GRPCStatus(.invalidArgument, "etcdserver: key is not provided")) {
             try RangeRequest(message)
         }
         message.key = d("a")
         message.sortOrder = .UNRECOGNIZED(3)
-        #expect(throws: EtcdStatus(code: .invalidArgument, message: "etcdserver: invalid sort option")) {
+        #expect(throws: GRPCStatus(.invalidArgument, "etcdserver: invalid sort option")) {
             try RangeRequest(message)
         }
         message.sortOrder = .ascend
         message.sortTarget = .UNRECOGNIZED(5)
-        #expect(throws: EtcdStatus.invalidSortOption) { try RangeRequest(message) }
+        #expect(throws: GRPCStatus.invalidSortOption) { try RangeRequest(message) }
         // The key check comes first, as in etcd.
         message.key = Data()
-        #expect(throws: EtcdStatus(.emptyKey)) { try RangeRequest(message) }
+        #expect(throws: GRPCStatus(.emptyKey)) { try RangeRequest(message) }
     }
 
     @Test func putRequestMapsEveryField() throws {
@@ -167,15 +168,15 @@ private func compare(
         message.lease = 5
         message.ignoreValue = true
         message.ignoreLease = true
-        #expect(throws: EtcdStatus(code: .invalidArgument, message: "etcdserver: key is not provided")) {
+        #expect(throws: GRPCStatus(.invalidArgument, "etcdserver: key is not provided")) {
             try PutRequest(message)
         }
         message.key = d("k")
-        #expect(throws: EtcdStatus(code: .invalidArgument, message: "etcdserver: value is provided")) {
+        #expect(throws: GRPCStatus(.invalidArgument, "etcdserver: value is provided")) {
             try PutRequest(message)
         }
         message.value = Data()
-        #expect(throws: EtcdStatus(code: .invalidArgument, message: "etcdserver: lease is provided")) {
+        #expect(throws: GRPCStatus(.invalidArgument, "etcdserver: lease is provided")) {
             try PutRequest(message)
         }
         message.lease = 0
@@ -189,7 +190,7 @@ private func compare(
         message.prevKv = true
         #expect(try DeleteRangeRequest(message) == DeleteRangeRequest(key: b("a"), rangeEnd: [0], prevKv: true))
         message.key = Data()
-        #expect(throws: EtcdStatus(code: .invalidArgument, message: "etcdserver: key is not provided")) {
+        #expect(throws: GRPCStatus(.invalidArgument, "etcdserver: key is not provided")) {
             try DeleteRangeRequest(message)
         }
     }
@@ -279,7 +280,7 @@ private func compare(
         var txn = Etcdserverpb_TxnRequest()
         txn.success = (0..<4).map { putOp("k\($0)") }
         #expect(throws: Never.self) { try TxnRequest(txn, maxOperations: 4) }
-        let tooMany = EtcdStatus(code: .invalidArgument, message: "etcdserver: too many operations in txn request")
+        let tooMany = GRPCStatus(.invalidArgument, "etcdserver: too many operations in txn request")
         #expect(throws: tooMany) { try TxnRequest(txn, maxOperations: 3) }
         // The largest list counts, not the sum.
         txn.compare = (0..<4).map { compare("k\($0)", .version, .equal, .version(0)) }
@@ -298,33 +299,33 @@ private func compare(
     @Test func txnChecks() {
         var emptyCompare = Etcdserverpb_TxnRequest()
         emptyCompare.compare = [compare("", .version, .equal, .version(0))]
-        #expect(throws: EtcdStatus(code: .invalidArgument, message: "etcdserver: key is not provided")) {
+        #expect(throws: GRPCStatus(.invalidArgument, "etcdserver: key is not provided")) {
             try TxnRequest(emptyCompare, maxOperations: 128)
         }
         var emptyOp = Etcdserverpb_TxnRequest()
         emptyOp.failure = [putOp("a"), Etcdserverpb_RequestOp()]
-        #expect(throws: EtcdStatus(code: .invalidArgument, message: "etcdserver: key not found")) {
+        #expect(throws: GRPCStatus(.invalidArgument, "etcdserver: key not found")) {
             try TxnRequest(emptyOp, maxOperations: 128)
         }
         var nestedEmptyKey = Etcdserverpb_TxnRequest()
         nestedEmptyKey.success = [txnOp(emptyOp), txnOp(Etcdserverpb_TxnRequest()), rangeOp("")]
         // The first error in etcd's walk wins: the nested empty op before the later empty range key.
-        #expect(throws: EtcdStatus(.keyNotFound)) { try TxnRequest(nestedEmptyKey, maxOperations: 128) }
+        #expect(throws: GRPCStatus(.keyNotFound)) { try TxnRequest(nestedEmptyKey, maxOperations: 128) }
         var invalidSort = Etcdserverpb_TxnRequest()
         var sorted = rangeOp("a")
         sorted.requestRange.sortTarget = .UNRECOGNIZED(12)
         invalidSort.success = [sorted]
-        #expect(throws: EtcdStatus.invalidSortOption) { try TxnRequest(invalidSort, maxOperations: 128) }
+        #expect(throws: GRPCStatus.invalidSortOption) { try TxnRequest(invalidSort, maxOperations: 128) }
         // Too many ops is checked before anything inside.
         var both = emptyOp
         both.compare = [compare("", .version, .equal, .version(0))]
-        #expect(throws: EtcdStatus(.tooManyOperations)) { try TxnRequest(both, maxOperations: 1) }
+        #expect(throws: GRPCStatus(.tooManyOperations)) { try TxnRequest(both, maxOperations: 1) }
     }
 
     @Test func txnDuplicateKeysAreRejectedBeforeProposing() {
         var txn = Etcdserverpb_TxnRequest()
         txn.success = [putOp("a"), deleteOp("0", "b")]
-        #expect(throws: EtcdStatus(code: .invalidArgument, message: "etcdserver: duplicate key given in txn request")) {
+        #expect(throws: GRPCStatus(.invalidArgument, "etcdserver: duplicate key given in txn request")) {
             try TxnRequest(txn, maxOperations: 128)
         }
         // The two branches of one nested txn may put the same key.
@@ -335,7 +336,7 @@ private func compare(
         outer.success = [txnOp(nested)]
         #expect(throws: Never.self) { try TxnRequest(outer, maxOperations: 128) }
         outer.success.append(putOp("a"))
-        #expect(throws: EtcdStatus(.duplicateKey)) { try TxnRequest(outer, maxOperations: 128) }
+        #expect(throws: GRPCStatus(.duplicateKey)) { try TxnRequest(outer, maxOperations: 128) }
     }
 
     @Test func compactionRequest() {
@@ -502,7 +503,7 @@ private func compare(
         expectTopHeader(notFound.header, revision: 3)
         #expect(notFound.id == 6 && notFound.ttl == -1 && notFound.grantedTtl == 0 && notFound.keys.isEmpty)
 
-        #expect(throws: EtcdStatus(.noSpace)) {
+        #expect(throws: GRPCStatus(.noSpace)) {
             try Etcdserverpb_LeaseTimeToLiveResponse(.failure(.noSpace), id: 6, revision: 3, context: context)
         }
     }
@@ -518,7 +519,7 @@ private func compare(
         let expired = Result { () throws(MVCCError) in try store.renewLease(id: 5, now: .seconds(40)) }
         let gone = try Etcdserverpb_LeaseKeepAliveResponse(id: 5, renewal: expired, revision: 1, context: context)
         #expect(gone.id == 5 && gone.ttl == 0)
-        #expect(throws: EtcdStatus(.leaseTTLTooLarge)) {
+        #expect(throws: GRPCStatus(.leaseTTLTooLarge)) {
             try Etcdserverpb_LeaseKeepAliveResponse(id: 5, renewal: .failure(.leaseTTLTooLarge), revision: 1, context: context)
         }
     }
@@ -541,28 +542,28 @@ private func compare(
         (.leaseTTLTooLarge, 11, "etcdserver: too large lease TTL"),
     ])
     func errorStatuses(_ error: MVCCError, _ code: Int, _ message: String) {
-        let status = EtcdStatus(error)
+        let status = GRPCStatus(error)
         #expect(status.code.rawValue == code)
         #expect(status.message == message)
     }
 
     @Test func statusCodeNames() {
-        #expect(EtcdStatus.Code.invalidArgument.rawValue == 3)
-        #expect(EtcdStatus.Code.notFound.rawValue == 5)
-        #expect(EtcdStatus.Code.resourceExhausted.rawValue == 8)
-        #expect(EtcdStatus.Code.failedPrecondition.rawValue == 9)
-        #expect(EtcdStatus.Code.outOfRange.rawValue == 11)
-        #expect(EtcdStatus.invalidSortOption.code == .invalidArgument)
+        #expect(GRPCStatus.Code.invalidArgument.rawValue == 3)
+        #expect(GRPCStatus.Code.notFound.rawValue == 5)
+        #expect(GRPCStatus.Code.resourceExhausted.rawValue == 8)
+        #expect(GRPCStatus.Code.failedPrecondition.rawValue == 9)
+        #expect(GRPCStatus.Code.outOfRange.rawValue == 11)
+        #expect(GRPCStatus.invalidSortOption.code == .invalidArgument)
     }
 
     /// The statuses the store's own failures turn into, end to end.
-    @Test func storeFailuresBecomeEtcdStatuses() throws {
+    @Test func storeFailuresBecomeGRPCStatuses() throws {
         var store = Store()
         _ = try store.put(PutRequest(key: b("a")))
         _ = try store.put(PutRequest(key: b("a")))
         _ = try store.compact(3)
-        func status(_ body: () throws(MVCCError) -> Void) -> EtcdStatus? {
-            do { try body() } catch { return EtcdStatus(error) }
+        func status(_ body: () throws(MVCCError) -> Void) -> GRPCStatus? {
+            do { try body() } catch { return GRPCStatus(error) }
             return nil
         }
         var old = Etcdserverpb_RangeRequest()
@@ -574,13 +575,13 @@ private func compare(
         let leasedPut = try PutRequest(.with { $0.key = d("b"); $0.lease = 42 })
         let ignoringPut = try PutRequest(.with { $0.key = d("zz"); $0.ignoreValue = true })
         let compacted = status { () throws(MVCCError) in _ = try store.range(compactedRead) }
-        #expect(compacted == EtcdStatus(code: .outOfRange, message: "etcdserver: mvcc: required revision has been compacted"))
+        #expect(compacted == GRPCStatus(.outOfRange, "etcdserver: mvcc: required revision has been compacted"))
         let future = status { () throws(MVCCError) in _ = try store.range(futureRead) }
-        #expect(future == EtcdStatus(code: .outOfRange, message: "etcdserver: mvcc: required revision is a future revision"))
+        #expect(future == GRPCStatus(.outOfRange, "etcdserver: mvcc: required revision is a future revision"))
         let unknownLease = status { () throws(MVCCError) in _ = try store.put(leasedPut) }
-        #expect(unknownLease == EtcdStatus(code: .notFound, message: "etcdserver: requested lease not found"))
+        #expect(unknownLease == GRPCStatus(.notFound, "etcdserver: requested lease not found"))
         let missingKey = status { () throws(MVCCError) in _ = try store.put(ignoringPut) }
-        #expect(missingKey == EtcdStatus(code: .invalidArgument, message: "etcdserver: key not found"))
+        #expect(missingKey == GRPCStatus(.invalidArgument, "etcdserver: key not found"))
     }
 
     // MARK: Watch events
@@ -659,7 +660,7 @@ private func compare(
         request.success = [Etcdserverpb_RequestOp()]
         let parsed = try Etcdserverpb_TxnRequest(serializedBytes: request.serializedBytes() as [UInt8])
         #expect(parsed.success.count == 1)
-        #expect(throws: EtcdStatus(.keyNotFound)) { try TxnRequest(parsed, maxOperations: 128) }
+        #expect(throws: GRPCStatus(.keyNotFound)) { try TxnRequest(parsed, maxOperations: 128) }
     }
 
     // MARK: Randomized

@@ -7,7 +7,7 @@ import Testing
 /// kvd's HTTP side, driven by curl on the same port etcdctl uses.
 @Suite(.serialized) struct HTTPTests {
     @Test func healthAndVersionAnswerAsEtcd34() async throws {
-        try await Self.withLeader { port in
+        try await EtcdctlTests.withServer { port in
             let health = try await Clients.curl(port, "/health")
             #expect(health.status == 200)
             #expect(health.body == "{\"health\":\"true\"}")
@@ -23,7 +23,7 @@ import Testing
     }
 
     @Test func healthIsFalseWhileAnAlarmIsRaised() async throws {
-        try await Self.withLeader { port in
+        try await EtcdctlTests.withServer { port in
             // etcd raises NOSPACE itself; etcdctl can only disarm, so the alarm goes in through the Alarm RPC.
             let script = """
                 import etcd3, etcd3.etcdrpc as rpc
@@ -43,7 +43,7 @@ import Testing
     }
 
     @Test func metricsCountWALSyncsAndRPCs() async throws {
-        try await Self.withLeader { port in
+        try await EtcdctlTests.withServer { port in
             let before = try await Clients.curl(port, "/metrics")
             #expect(before.status == 200)
             #expect(before.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func gatewayPutAndRangeRoundTrip() async throws {
-        try await Self.withLeader { port in
+        try await EtcdctlTests.withServer { port in
             // "foo" and "bar" in base64, as the protobuf JSON mapping carries bytes.
             let put = try await Clients.curl(port, "/v3/kv/put", ["-d", #"{"key":"Zm9v","value":"YmFy"}"#])
             #expect(put.status == 200)
@@ -89,7 +89,7 @@ import Testing
     }
 
     @Test func gatewayErrorsAsGRPCGatewayWritesThem() async throws {
-        try await Self.withLeader { port in
+        try await EtcdctlTests.withServer { port in
             let future = try await Clients.curl(port, "/v3/kv/range", ["-d", #"{"key":"Zm9v","revision":"99"}"#])
             #expect(future.status == 400)
             #expect(future.body == #"{"error":"etcdserver: mvcc: required revision is a future revision","message":"etcdserver: mvcc: required revision is a future revision","code":11}"#)
@@ -106,7 +106,7 @@ import Testing
     }
 
     @Test func v2KeysSetGetCreateCompareAndDelete() async throws {
-        try await Self.withLeader { port in
+        try await EtcdctlTests.withServer { port in
             let key = "/v2/keys/coreos.com/lock"
             let set = try await Clients.curl(port, key, ["-X", "PUT", "-d", "value=one"])
             #expect(set.status == 201)
@@ -149,7 +149,7 @@ import Testing
     }
 
     @Test func v2KeyWithATTLExpires() async throws {
-        try await Self.withLeader { port in
+        try await EtcdctlTests.withServer { port in
             let key = "/v2/keys/expiring"
             let set = try await Clients.curl(port, key, ["-X", "PUT", "-d", "value=soon", "-d", "ttl=2"])
             #expect(set.status == 201)
@@ -167,7 +167,7 @@ import Testing
     }
 
     @Test func garbageOnThePortLeavesGRPCAndHTTPServing() async throws {
-        try await Self.withLeader { port in
+        try await EtcdctlTests.withServer { port in
             // Each sends its bytes and prints the start of what came back before the server closed the
             // connection or 2 s passed: HTTP/1 garbage, a bad request line, the HTTP/2 preface followed
             // by a malformed frame, half a preface.
@@ -238,18 +238,6 @@ import Testing
         private let value = Mutex(false)
         var isSet: Bool { value.withLock { $0 } }
         func set() { value.withLock { $0 = true } }
-    }
-
-    /// A server that has elected itself: until then a member is unhealthy and refuses
-    /// requests with "no leader", which etcdctl retries but curl does not.
-    static func withLeader(_ body: @Sendable @escaping (Int) async throws -> Void) async throws {
-        try await EtcdctlTests.withServer { port in
-            let deadline = ContinuousClock.now + .seconds(5)
-            while try await Clients.curl(port, "/health").status != 200 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            try await body(port)
-        }
     }
 
     /// The value of the sample `name` (with its labels) in a Prometheus exposition.

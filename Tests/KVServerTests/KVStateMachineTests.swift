@@ -95,7 +95,7 @@ import Testing
         }
         let node = try ReplicatedNode<KVStateMachine>(directory: directory.path, options: options)
         defer { node.stop() }
-        let store = try await node.read().store
+        let store = try await node.query { $0.store }
         #expect(store.currentRevision == 61)
         #expect(try Self.range(store, "key3") == ["value53"])
         #expect(store.keyCount == 10)

@@ -65,7 +65,7 @@ struct Registers: ReplicatedStateMachine, Equatable {
             }
             try await group.waitForAll()
         }
-        let machine = try await node.read()
+        let machine = try await node.query { $0 }
         #expect(machine.values.count == 50)
         let statistics = node.currentStatistics
         #expect(statistics.isLeader)
@@ -83,7 +83,7 @@ struct Registers: ReplicatedStateMachine, Equatable {
         defer { node.stop() }
         for round in 0..<20 {
             _ = try await node.propose(.init(key: "counter", value: "\(round)"))
-            #expect(try await node.read().values["counter"] == "\(round)")
+            #expect(try await node.query { $0.values }["counter"] == "\(round)")
         }
     }
 
@@ -100,7 +100,7 @@ struct Registers: ReplicatedStateMachine, Equatable {
         }
         let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
         defer { node.stop() }
-        #expect(try await node.read().values == written)
+        #expect(try await node.query { $0.values } == written)
         #expect(try await node.propose(.init(key: "key0", value: "again")) == written["key0"])
     }
 
@@ -124,7 +124,7 @@ struct Registers: ReplicatedStateMachine, Equatable {
         #expect(directory.names("wal").count <= 2)
         let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
         defer { node.stop() }
-        #expect(try await node.read().values == written)
+        #expect(try await node.query { $0.values } == written)
     }
 
     @Test func everyAppliedCommandIsReportedInLogOrder() async throws {
@@ -150,13 +150,13 @@ struct Registers: ReplicatedStateMachine, Equatable {
                 return machine.values.count
             }
             #expect(before == 1)
-            #expect(try await node.read().values["local"] == "only here")
+            #expect(try await node.query { $0.values }["local"] == "only here")
             node.stop()
         }
         // Not in the log: a restart does not bring it back.
         let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
         defer { node.stop() }
-        #expect(try await node.read().values == ["replicated": "1"])
+        #expect(try await node.query { $0.values } == ["replicated": "1"])
     }
 
     @Test func aStoppedNodeRefusesRequests() async throws {
@@ -164,6 +164,6 @@ struct Registers: ReplicatedStateMachine, Equatable {
         let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
         node.stop()
         await #expect(throws: ReplicationError.stopped) { try await node.propose(.init(key: "a", value: "b")) }
-        await #expect(throws: ReplicationError.stopped) { try await node.read() }
+        await #expect(throws: ReplicationError.stopped) { try await node.query { $0 } }
     }
 }

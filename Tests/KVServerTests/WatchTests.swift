@@ -42,9 +42,9 @@ import Testing
 
     @Test func hubMatchesRangesAndFilters() async throws {
         let hub = WatchHub()
-        let prefix = try await hub.watch(keys: .prefix(Array("foo/".utf8)), from: 0, filters: .init()) { Store() }
-        let noDelete = try await hub.watch(keys: .single(Array("foo/a".utf8)), from: 0, filters: .init(noDelete: true)) { Store() }
-        let noPut = try await hub.watch(keys: .from(Array("foo/".utf8)), from: 0, filters: .init(noPut: true)) { Store() }
+        let prefix = try await hub.watch(keys: .prefix(Array("foo/".utf8)), from: 0, filters: .init()) { try $0(Store()) }
+        let noDelete = try await hub.watch(keys: .single(Array("foo/a".utf8)), from: 0, filters: .init(noDelete: true)) { try $0(Store()) }
+        let noPut = try await hub.watch(keys: .from(Array("foo/".utf8)), from: 0, filters: .init(noPut: true)) { try $0(Store()) }
         hub.publish([Self.event("foo/a", 2), Self.event("bar", 2)], revision: 2)
         hub.publish([Self.event("zzz", 3, delete: true)], revision: 3)
         hub.publish([Self.event("foo/a", 4, delete: true), Self.event("foo/b", 4, delete: true)], revision: 4)
@@ -81,14 +81,14 @@ import Testing
             }
         }
         // Start while the writer is part-way through.
-        while try await node.read().store.currentRevision < 50 { try await Task.sleep(for: .milliseconds(1)) }
+        while try await node.query({ $0.store.currentRevision }) < 50 { try await Task.sleep(for: .milliseconds(1)) }
         // Writes land both before the history is read (already in it) and after (not yet):
         // both reach the watcher's buffer while it catches up.
-        let subscription = try await hub.watch(keys: .prefix(Array("k".utf8)), from: 2, filters: .init()) {
+        let subscription = try await hub.watch(keys: .prefix(Array("k".utf8)), from: 2, filters: .init()) { body in
             try await Task.sleep(for: .milliseconds(30))
-            let store = try await node.read().store
+            let history = try await node.query { try body($0.store) }
             try await Task.sleep(for: .milliseconds(30))
-            return store
+            return history
         }
         try await writer.value
         // Every write was published before its propose returned: ending the stream now keeps them all.
@@ -105,10 +105,10 @@ import Testing
         let compacted = store
         let hub = WatchHub()
         await #expect(throws: WatchHub.Compacted(compactRevision: 3, currentRevision: 4)) {
-            _ = try await hub.watch(keys: .single(Array("a".utf8)), from: 2, filters: .init()) { compacted }
+            _ = try await hub.watch(keys: .single(Array("a".utf8)), from: 2, filters: .init()) { try $0(compacted) }
         }
         #expect(hub.watcherCount == 0)
-        let atCompaction = try await hub.watch(keys: .single(Array("a".utf8)), from: 3, filters: .init()) { compacted }
+        let atCompaction = try await hub.watch(keys: .single(Array("a".utf8)), from: 3, filters: .init()) { try $0(compacted) }
         #expect(await Self.take(2, from: atCompaction).map(\.revision) == [3, 4])
     }
 

@@ -18,8 +18,11 @@ public enum Clients {
         return Run(status: status, stdout: child.stdout, stderr: child.stderr)
     }
 
+    /// Generous bounds, to catch a hang only: a parallel run's CPU-bound tests
+    /// can hold the 2 cores' thread pool, which the servers' async handlers share, for seconds.
     public static func etcdctl(_ port: Int, _ arguments: [String], stdin: String = "") async throws -> Run {
-        try await run("/usr/bin/etcdctl", ["--endpoints=127.0.0.1:\(port)", "--dial-timeout=5s", "--command-timeout=5s"] + arguments, stdin: stdin)
+        try await run("/usr/bin/etcdctl", ["--endpoints=127.0.0.1:\(port)", "--dial-timeout=20s", "--command-timeout=20s"] + arguments,
+                      stdin: stdin, timeout: .seconds(30))
     }
 
     /// An HTTP answer as curl saw it.
