@@ -58,7 +58,7 @@ struct ResponseSink: Sendable {
 /// one encode. NIOHTTP2Handler in front does the framing, HPACK and the
 /// protocol's state checks; inbound flow control (WINDOW_UPDATE for the
 /// connection and each stream) is ours, as the stream multiplexer is not used.
-final class GRPCConnectionHandler: ChannelInboundHandler {
+final class GRPCConnectionHandler: ChannelInboundHandler, FlushCoalescing {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
@@ -66,27 +66,20 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         let call: any ServerCall
         /// Request bytes not yet a whole message.
         var buffer = ByteBuffer()
-        /// Request bytes taken in since the last stream WINDOW_UPDATE.
-        var unacknowledged = 0
+        var window = ReceiveWindow.stream()
         var sentHeaders = false
 
         init(call: any ServerCall) { self.call = call }
     }
 
-    /// Half the default stream window: the client never stalls on a long-lived stream.
-    private static let windowUpdateThreshold = 32_768
-    /// The connection window is opened this far at once, so many concurrent
-    /// calls on one connection do not wait for window updates.
-    private static let connectionWindow = 4 << 20
     private static let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
 
     private let methods: GRPCMethods
     private let messageLimit: Int
     private var streams: [HTTP2StreamID: Stream] = [:]
-    private var context: ChannelHandlerContext?
-    private var flushScheduled = false
-    /// Request bytes taken in on the connection since its last WINDOW_UPDATE.
-    private var unacknowledged = 0
+    private(set) var context: ChannelHandlerContext?
+    var flushScheduled = false
+    private var window = ReceiveWindow.connection()
 
     init(methods: GRPCMethods, messageLimit: Int) {
         self.methods = methods
@@ -95,9 +88,7 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        // From the protocol's 65,535 bytes to `connectionWindow`.
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: Self.connectionWindow - 65_535))), promise: nil)
-        scheduleFlush()
+        write(ReceiveWindow.openConnection)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -118,15 +109,11 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
             if headers.endStream { streams[frame.streamID]?.call.requestsEnded() }
         case .data(let data):
             guard case .byteBuffer(var bytes) = data.data else { return }
-            let length = bytes.readableBytes + (data.paddingBytes.map { $0 + 1 } ?? 0)
-            unacknowledged += length
-            if unacknowledged >= Self.connectionWindow / 2 {
-                windowUpdate(.rootStream, &unacknowledged, context: context)
-            }
+            let length = ReceiveWindow.length(of: data)
+            if let update = window.received(length, on: .rootStream) { write(update) }
             guard let stream = streams[frame.streamID] else { return }
-            stream.unacknowledged += length
-            if stream.unacknowledged >= Self.windowUpdateThreshold, !data.endStream {
-                windowUpdate(frame.streamID, &stream.unacknowledged, context: context)
+            if let update = stream.window.received(length, on: frame.streamID), !data.endStream {
+                write(update)
             }
             // Most requests arrive in one frame: take it as it is, no copy.
             if stream.buffer.readableBytes == 0 { stream.buffer = bytes } else { stream.buffer.writeBuffer(&bytes) }
@@ -147,17 +134,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func windowUpdate(_ id: HTTP2StreamID, _ consumed: inout Int, context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: consumed))), promise: nil)
-        consumed = 0
-        scheduleFlush()
-    }
-
     private func open(_ id: HTTP2StreamID, _ headers: HPACKHeaders, context: ChannelHandlerContext) {
         guard headers.first(name: "content-type")?.hasPrefix("application/grpc") == true else {
             // Not gRPC at all: HTTP's answer, as grpc-go gives it.
-            context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: [":status": "415"], endStream: true)))), promise: nil)
-            scheduleFlush()
+            write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: [":status": "415"], endStream: true))))
             return
         }
         let path = headers.first(name: ":path") ?? ""
@@ -168,21 +148,19 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
         }
         let stream = Stream(call: call)
         streams[id] = stream
-        if stream.call.isStreaming { sendHeaders(id, stream, context: context) }
+        if stream.call.isStreaming { sendHeaders(id, stream) }
     }
 
     func send(_ message: any Message, on id: HTTP2StreamID) {
         guard let context, let stream = streams[id] else { return }
-        if !stream.sentHeaders { sendHeaders(id, stream, context: context) }
+        if !stream.sentHeaders { sendHeaders(id, stream) }
         let framed = MessageFraming.frame(try! message.serializedBytes(), allocator: context.channel.allocator)
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(framed))))), promise: nil)
-        scheduleFlush()
+        write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(framed)))))
     }
 
-    private func sendHeaders(_ id: HTTP2StreamID, _ stream: Stream, context: ChannelHandlerContext) {
+    private func sendHeaders(_ id: HTTP2StreamID, _ stream: Stream) {
         stream.sentHeaders = true
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.responseHeaders)))), promise: nil)
-        scheduleFlush()
+        write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: Self.responseHeaders))))
     }
 
     func finish(_ id: HTTP2StreamID, _ status: GRPCStatus) {
@@ -191,23 +169,10 @@ final class GRPCConnectionHandler: ChannelInboundHandler {
     }
 
     private func writeTrailers(_ id: HTTP2StreamID, _ status: GRPCStatus, trailersOnly: Bool) {
-        guard let context else { return }
         var trailers: HPACKHeaders = trailersOnly ? Self.responseHeaders : [:]
         trailers.add(name: "grpc-status", value: String(status.code.rawValue))
         if !status.message.isEmpty { trailers.add(name: "grpc-message", value: status.encodedMessage) }
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: trailers, endStream: true)))), promise: nil)
-        scheduleFlush()
-    }
-
-    /// One flush for everything written in this turn of the event loop: the
-    /// answers of a whole group commit leave in one write.
-    private func scheduleFlush() {
-        guard !flushScheduled, let context else { return }
-        flushScheduled = true
-        context.eventLoop.assumeIsolated().execute {
-            self.flushScheduled = false
-            self.context?.flush()
-        }
+        write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: trailers, endStream: true))))
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -32,4 +32,34 @@ public struct GRPCStatus: Error, Equatable, Sendable, CustomStringConvertible {
         }
         return encoded
     }
+
+    /// A `grpc-message` value decoded: `%XX` escapes back to bytes, as UTF-8.
+    static func decodedMessage(_ encoded: String) -> String {
+        var bytes: [UInt8] = []
+        var rest = encoded.utf8[...]
+        while let byte = rest.popFirst() {
+            if byte == UInt8(ascii: "%"), rest.count >= 2,
+               let value = UInt8(String(decoding: rest.prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(value)
+                rest = rest.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// What a call ends with when the server answered with HTTP status
+    /// `status` and no grpc-status (the gRPC spec's HTTP to gRPC mapping).
+    init(httpStatus status: Int) {
+        let code: Code = switch status {
+        case 400: .internalError
+        case 401: .unauthenticated
+        case 403: .permissionDenied
+        case 404: .unimplemented
+        case 429, 502, 503, 504: .unavailable
+        default: .unknown
+        }
+        self.init(code, "unexpected HTTP status code received from server: \(status)")
+    }
 }
