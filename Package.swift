@@ -65,6 +65,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The kvctl applet (docs/kvctl.md): etcdctl's commands and a load generator, on GRPCWire's client.
+        .target(name: "KVClient", dependencies: ["CoreboxCore", "CoreboxSystem", "GRPCWire", "EtcdAPI"]),
         .target(name: "MVCC"),
         // etcd 3.4's gRPC API: our .proto files and the messages generated from them
         // (scripts/generate-protos).
@@ -108,6 +110,7 @@ let package = Package(
         .testTarget(name: "KVServerTests", dependencies: ["TestSupport", "KVServer", "Raft", "WriteAheadLog", "CoreboxSystem", "MVCC", "EtcdAPI", "EtcdGRPCStubs"]),
         .testTarget(name: "MVCCTests", dependencies: ["MVCC"]),
         .testTarget(name: "GRPCWireTests", dependencies: ["GRPCWire"]),
+        .testTarget(name: "KVClientTests", dependencies: ["KVClient", "EtcdAPI"]),
         .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdGRPCStubs"]),
     ],
     swiftLanguageModes: [.v6]

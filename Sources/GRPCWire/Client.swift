@@ -88,6 +88,12 @@ public final class GRPCChannel: Sendable {
         return call
     }
 
+    /// Runs `body` on the connection's event loop after `delay`: callers
+    /// pacing their calls stay on the thread their answers arrive on.
+    public func after(_ delay: Duration, _ body: @escaping @Sendable () -> Void) {
+        channel.eventLoop.scheduleTask(in: TimeAmount(delay), body)
+    }
+
     /// Closes the connection; calls still open end with UNAVAILABLE.
     public func close() async {
         try? await channel.close()
