@@ -67,7 +67,7 @@ let package = Package(
         ),
         // The kvctl applet (docs/kvctl.md): etcdctl's commands and a load generator, on GRPCWire's client.
         .target(name: "KVClient", dependencies: ["CoreboxCore", "CoreboxSystem", "GRPCWire", "EtcdAPI"]),
-        .target(name: "MVCC"),
+        .target(name: "MVCC", dependencies: ["CoreboxCore"]),
         // etcd 3.4's gRPC API: our .proto files and the messages generated from them
         // (scripts/generate-protos).
         .target(
@@ -107,8 +107,8 @@ let package = Package(
         .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "CoreboxSystem", "CoreboxCore"]),
         // Child processes and real clients (etcdctl, python-etcd3, curl) for the tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "KVServerTests", dependencies: ["TestSupport", "KVServer", "Raft", "WriteAheadLog", "CoreboxSystem", "MVCC", "EtcdAPI", "EtcdGRPCStubs"]),
-        .testTarget(name: "MVCCTests", dependencies: ["MVCC"]),
+        .testTarget(name: "KVServerTests", dependencies: ["TestSupport", "KVServer", "Raft", "WriteAheadLog", "CoreboxCore", "CoreboxSystem", "MVCC", "EtcdAPI", "EtcdGRPCStubs"]),
+        .testTarget(name: "MVCCTests", dependencies: ["MVCC", "CoreboxCore"]),
         .testTarget(name: "GRPCWireTests", dependencies: ["GRPCWire"]),
         .testTarget(name: "KVClientTests", dependencies: ["KVClient", "EtcdAPI"]),
         .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdGRPCStubs"]),

@@ -30,12 +30,15 @@ public enum Files {
     /// the new contents: write a temporary file beside it, fsync it, rename it
     /// over the target, then fsync the directory so the rename is durable.
     public static func writeAtomically(_ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = 0o644) throws(SystemError) {
-        try writeAtomically(path, chunks: [Array(bytes)], mode: mode)
+        try writeAtomically(path, mode: mode) { write throws(SystemError) in try write(Array(bytes)) }
     }
 
-    /// `writeAtomically` of the chunks one after the other, for a large file
-    /// whose parts would otherwise be copied into one buffer first.
-    public static func writeAtomically(_ path: String, chunks: [[UInt8]], mode: mode_t = 0o644) throws(SystemError) {
+    /// `writeAtomically` of what `produce` passes to `write`, piece after
+    /// piece: a large file is written as it is made, never held whole.
+    public static func writeAtomically(
+        _ path: String, mode: mode_t = 0o644,
+        _ produce: (_ write: ([UInt8]) throws(SystemError) -> Void) throws(SystemError) -> Void
+    ) throws(SystemError) {
         let directory = parentDirectory(of: path)
         let pattern = "\(directory)/.\(baseName(of: path)).tmp-XXXXXX"
         var template = Array(pattern.utf8CString)
@@ -44,7 +47,7 @@ public enum Files {
         do throws(SystemError) {
             defer { Syscall.close(fd) }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            for chunk in chunks { try Syscall.writeAll(fd, chunk, path: temporary) }
+            try produce { chunk throws(SystemError) in try Syscall.writeAll(fd, chunk, path: temporary) }
             try Syscall.fchmod(fd, mode, path: temporary)
             try Syscall.fsync(fd, path: temporary)
         } catch {

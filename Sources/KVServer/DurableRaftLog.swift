@@ -7,12 +7,16 @@ import WriteAheadLog
 /// Raft's log made durable: a `MemoryStorage` the node reads, backed by the
 /// write-ahead log in `DIR/wal` and snapshot files in `DIR/snap`.
 ///
+/// A snapshot's data lives in its file only: the storage holds its metadata,
+/// and the node reads the data back when a follower needs it (`snapshot()`).
+/// A store of hundreds of MiB is not held a second time in memory.
+///
 /// `save` persists what a `Ready` asks (snapshot, entries, hard state) with
 /// one sync, so everything that became ready together shares one fdatasync
 /// (group commit); only then may its messages go out and its writes be
 /// acknowledged. `open` rebuilds the storage from the newest snapshot file
 /// and the log records after it.
-public final class DurableRaftLog {
+public final class DurableRaftLog: RaftStorage {
     public enum OpenError: Error, CustomStringConvertible {
         case log(WALError)
         case system(SystemError)
@@ -31,11 +35,21 @@ public final class DurableRaftLog {
     public let directory: String
     private let log: WriteAheadLog
     private var snapshotDirectory: String { directory + "/snap" }
+    /// The data of the snapshot `open` started from, until `takeRecoveredState`.
+    private var recoveredState: [UInt8]
 
-    private init(directory: String, storage: MemoryStorage, log: WriteAheadLog) {
+    private init(directory: String, storage: MemoryStorage, log: WriteAheadLog, recoveredState: [UInt8]) {
         self.directory = directory
         self.storage = storage
         self.log = log
+        self.recoveredState = recoveredState
+    }
+
+    /// The state machine's data as of the snapshot the log was opened from
+    /// (empty without one), handed over once: the machine is built from it.
+    public func takeRecoveredState() -> [UInt8] {
+        defer { recoveredState = [] }
+        return recoveredState
     }
 
     public static func open(directory: String, segmentSize: Int = 64 << 20) throws(OpenError) -> DurableRaftLog {
@@ -47,10 +61,13 @@ public final class DurableRaftLog {
         }
         let storage = MemoryStorage()
         let snapshotDirectory = directory + "/snap"
+        var recoveredState: [UInt8] = []
         do {
             try Files.makeDirectories(snapshotDirectory, mode: 0o700)
-            if let snapshot = try newestSnapshot(in: snapshotDirectory) {
-                try! storage.applySnapshot(snapshot) // a fresh storage takes any non-empty snapshot
+            if let name = try newestSnapshotFile(in: snapshotDirectory) {
+                let snapshot = try readSnapshotFile(snapshotDirectory + "/" + name)
+                try! storage.applySnapshot(Snapshot(metadata: snapshot.metadata)) // a fresh storage takes any non-empty snapshot
+                recoveredState = snapshot.data
             }
         } catch let error as SystemError {
             throw .system(error)
@@ -82,19 +99,23 @@ public final class DurableRaftLog {
             throw .invalid("kvd: \(directory)/wal commits entry \(hardState.commit) but holds entries up to \(storage.lastIndex)")
         }
         storage.setHardState(hardState)
-        return DurableRaftLog(directory: directory, storage: storage, log: opened.log)
+        return DurableRaftLog(directory: directory, storage: storage, log: opened.log, recoveredState: recoveredState)
     }
 
     /// Persists what `ready` asks, then makes it visible in `storage`.
     public func save(_ ready: Ready) throws(WALError) {
         if let snapshot = ready.snapshot {
-            do { try Self.writeSnapshotFile(snapshot, directory: directory) } catch { throw .system(error) }
+            do {
+                try Self.writeSnapshotFile(snapshot.metadata, directory: directory) { write throws(SystemError) in try write(snapshot.data) }
+            } catch {
+                throw .system(error)
+            }
             try log.append(RaftRecord.snapshot(snapshot.metadata).walRecord)
         }
         for entry in ready.entries { try log.append(RaftRecord.entry(entry).walRecord) }
         if let state = ready.hardState { try log.append(RaftRecord.hardState(state).walRecord) }
         try log.sync()
-        if let snapshot = ready.snapshot { try? storage.applySnapshot(snapshot) }
+        if let snapshot = ready.snapshot { try? storage.applySnapshot(Snapshot(metadata: snapshot.metadata)) }
         storage.append(ready.entries)
         if let state = ready.hardState { storage.setHardState(state) }
     }
@@ -108,22 +129,40 @@ public final class DurableRaftLog {
         return SnapshotMetadata(index: index, term: term, voters: voters)
     }
 
-    /// Takes in a snapshot whose file `writeSnapshotFile` wrote: the storage
+    /// Takes in the snapshot whose file `writeSnapshotFile` wrote: the storage
     /// serves it, the log records it with the hard state, then drops the entries
     /// it covers but the last `keep` and the segments and older files no longer needed.
-    public func install(_ snapshot: Snapshot, keep: UInt64 = 0) throws(WALError) {
-        let index = snapshot.metadata.index
-        guard (try? storage.createSnapshot(at: index, voters: snapshot.metadata.voters, data: snapshot.data)) != nil else {
+    public func install(_ metadata: SnapshotMetadata, keep: UInt64 = 0) throws(WALError) {
+        let index = metadata.index
+        guard (try? storage.createSnapshot(at: index, voters: metadata.voters, data: [])) != nil else {
             return // not newer than the snapshot held
         }
-        try log.append(RaftRecord.snapshot(snapshot.metadata).walRecord)
+        try log.append(RaftRecord.snapshot(metadata).walRecord)
         // The released segments may have held the latest hard state: repeat it.
         try log.append(RaftRecord.hardState(storage.hardState).walRecord)
         try log.sync()
         let compactTo = index > keep ? index - keep : 0
         if compactTo >= storage.firstIndex { try? storage.compact(upTo: compactTo) }
         try log.releaseSegments(through: storage.firstIndex - 1)
-        try? removeSnapshotFiles(except: snapshot.metadata)
+        try? removeSnapshotFiles(except: metadata)
+    }
+
+    // MARK: RaftStorage, for the node: the storage's answers, and the snapshot with its data read from its file
+
+    public func initialState() -> HardState { storage.initialState() }
+    public func entries(in range: Range<UInt64>) throws(StorageError) -> [Entry] { try storage.entries(in: range) }
+    public func term(of index: UInt64) throws(StorageError) -> UInt64 { try storage.term(of: index) }
+    public var firstIndex: UInt64 { storage.firstIndex }
+    public var lastIndex: UInt64 { storage.lastIndex }
+
+    public func snapshot() throws(StorageError) -> Snapshot {
+        let held = try storage.snapshot()
+        guard !held.isEmpty else { return held }
+        // An unreadable file is retried on a later round, as for one still being written.
+        guard let snapshot = try? Self.readSnapshotFile(snapshotDirectory + "/" + Self.fileName(held.metadata)) else {
+            throw .snapshotTemporarilyUnavailable
+        }
+        return snapshot
     }
 
     // MARK: Snapshot files
@@ -135,36 +174,50 @@ public final class DurableRaftLog {
         metadata.term.paddedHex + "-" + metadata.index.paddedHex + ".snap"
     }
 
-    /// Writes `snapshot` as the file of the log in `directory`, atomically and
-    /// synced. It touches nothing else, so any thread may call it.
-    public static func writeSnapshotFile(_ snapshot: Snapshot, directory: String) throws(SystemError) {
+    /// Writes the snapshot at `metadata` as the file of the log in `directory`,
+    /// atomically and synced, its data as `data` passes it to `write`, piece
+    /// by piece. It touches nothing else, so any thread may call it.
+    public static func writeSnapshotFile(
+        _ metadata: SnapshotMetadata, directory: String,
+        data: (_ write: ([UInt8]) throws(SystemError) -> Void) throws(SystemError) -> Void
+    ) throws(SystemError) {
         var header = ByteWriter()
-        snapshot.metadata.encode(into: &header)
-        var trailer = ByteWriter()
-        trailer.append(CRC32C.checksum(snapshot.data, seed: CRC32C.checksum(header.bytes)))
-        // In three pieces: the data can be hundreds of MiB, not to be copied once more.
-        try Files.writeAtomically(directory + "/snap/" + fileName(snapshot.metadata), chunks: [header.bytes, snapshot.data, trailer.bytes], mode: 0o600)
+        metadata.encode(into: &header)
+        try Files.writeAtomically(directory + "/snap/" + fileName(metadata), mode: 0o600) { write throws(SystemError) in
+            var crc = CRC32C()
+            crc.update(header.bytes)
+            try write(header.bytes)
+            try withoutActuallyEscaping(write) { write throws(SystemError) in
+                try data { piece throws(SystemError) in
+                    crc.update(piece)
+                    try write(piece)
+                }
+            }
+            var trailer = ByteWriter()
+            trailer.append(crc.value)
+            try write(trailer.bytes)
+        }
     }
 
-    /// The snapshot with the highest index among the files; a damaged one stops the start.
-    private static func newestSnapshot(in directory: String) throws -> Snapshot? {
-        var newest: Snapshot?
-        for name in try Syscall.listDirectory(directory) where name.hasSuffix(".snap") {
-            let path = directory + "/" + name
-            let bytes = try Files.read(path)
-            var trailer = ByteReader(Array(bytes.suffix(4)))
-            guard bytes.count >= 4, CRC32C.checksum(Array(bytes.dropLast(4))) == trailer.uint32() else {
-                throw OpenError.invalid("kvd: snapshot \(path) is damaged (checksum mismatch)")
-            }
-            var reader = ByteReader(Array(bytes.dropLast(4)))
-            guard let metadata = SnapshotMetadata(reading: &reader) else {
-                throw OpenError.invalid("kvd: snapshot \(path) is damaged (bad metadata)")
-            }
-            if metadata.index > newest?.metadata.index ?? 0 {
-                newest = Snapshot(metadata: metadata, data: reader.rest())
-            }
+    /// The snapshot file with the highest index, by name.
+    private static func newestSnapshotFile(in directory: String) throws(SystemError) -> String? {
+        try Syscall.listDirectory(directory)
+            .filter { $0.hasSuffix(".snap") && $0.count == 38 }
+            .max { $0.dropFirst(17) < $1.dropFirst(17) }
+    }
+
+    /// A snapshot file's metadata and data; a damaged file stops the start.
+    private static func readSnapshotFile(_ path: String) throws -> Snapshot {
+        let bytes = try Files.read(path)
+        var trailer = ByteReader(Array(bytes.suffix(4)))
+        guard bytes.count >= 4, CRC32C.checksum(Array(bytes.dropLast(4))) == trailer.uint32() else {
+            throw OpenError.invalid("kvd: snapshot \(path) is damaged (checksum mismatch)")
         }
-        return newest
+        var reader = ByteReader(Array(bytes.dropLast(4)))
+        guard let metadata = SnapshotMetadata(reading: &reader) else {
+            throw OpenError.invalid("kvd: snapshot \(path) is damaged (bad metadata)")
+        }
+        return Snapshot(metadata: metadata, data: reader.rest())
     }
 
     private func removeSnapshotFiles(except metadata: SnapshotMetadata) throws(SystemError) {

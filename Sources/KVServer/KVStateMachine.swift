@@ -45,7 +45,7 @@ struct KVStateMachine: ReplicatedStateMachine {
         store = snapshot.isEmpty ? Store() : try Store(snapshot: snapshot, now: .now)
     }
 
-    func snapshot() -> [UInt8] { store.snapshot() }
+    func snapshot<E: Error>(_ emit: ([UInt8]) throws(E) -> Void) throws(E) { try store.snapshot(emit) }
 
     /// LeaseKeepAlive's renewal: a change to this member's expiry instants only,
     /// made through `ReplicatedNode.updateLocally`, never through the log.

@@ -19,7 +19,9 @@ public protocol ReplicatedStateMachine: Sendable {
     /// Applies the command of log entry `index`.
     mutating func apply(_ command: Command, index: UInt64) -> Output
 
-    func snapshot() -> [UInt8]
+    /// The machine's state in pieces, in order (a large state is written
+    /// out without being one array); `init(snapshot:)` takes them joined.
+    func snapshot<E: Error>(_ emit: ([UInt8]) throws(E) -> Void) throws(E)
     init(snapshot: [UInt8]) throws
 }
 
@@ -98,9 +100,8 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
         self.options = options
         self.onApply = onApply
         let log = try DurableRaftLog.open(directory: directory, segmentSize: options.segmentSize)
-        let snapshot = try log.storage.snapshot()
-        let machine = try snapshot.isEmpty ? Machine(snapshot: []) : Machine(snapshot: snapshot.data)
-        let loop = Loop(node: self, log: log, machine: machine, applied: snapshot.metadata.index)
+        let machine = try Machine(snapshot: log.takeRecoveredState())
+        let loop = Loop(node: self, log: log, machine: machine, applied: try log.storage.snapshot().metadata.index)
         loop.campaign()
         startThread { loop.run() }
     }
@@ -203,7 +204,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
             let options = node.options
             let config = RaftConfig(id: options.memberID, voters: [options.memberID],
                                     electionTick: options.electionTicks, applied: applied)
-            raft = RaftNode(config: config, storage: log.storage, rng: SystemRandomNumberGenerator())
+            raft = RaftNode(config: config, storage: log, rng: SystemRandomNumberGenerator())
         }
 
         /// Campaigns and handles what that gives, before the loop thread owns
@@ -335,10 +336,11 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
             let (state, node, directory, writing) = (machine, node, log.directory, SnapshotWriting())
             snapshotWriting = writing
             startThread {
-                let snapshot = Snapshot(metadata: metadata, data: state.snapshot())
                 let written = Result { () throws(SystemError) in
-                    try DurableRaftLog.writeSnapshotFile(snapshot, directory: directory)
-                    return snapshot
+                    try DurableRaftLog.writeSnapshotFile(metadata, directory: directory) { write throws(SystemError) in
+                        try state.snapshot(write)
+                    }
+                    return metadata
                 }
                 writing.result.withLock { $0 = written }
                 writing.done.signal()
@@ -349,8 +351,8 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
         /// A failed write is tried again `snapshotInterval` entries later.
         private func installSnapshot(_ writing: SnapshotWriting) {
             snapshotWriting = nil
-            guard case .success(let snapshot) = writing.result.withLock({ $0 }) else { return }
-            do { try log.install(snapshot, keep: node.options.entriesKeptAfterSnapshot) } catch { logFailed(error) }
+            guard case .success(let metadata) = writing.result.withLock({ $0 }) else { return }
+            do { try log.install(metadata, keep: node.options.entriesKeptAfterSnapshot) } catch { logFailed(error) }
             node.statistics.withLock { $0.snapshots += 1 }
         }
 
@@ -375,7 +377,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
 
 /// A snapshot written on a thread of its own: its outcome, and a signal when there is one.
 private final class SnapshotWriting: Sendable {
-    let result = Mutex<Result<Snapshot, SystemError>?>(nil)
+    let result = Mutex<Result<SnapshotMetadata, SystemError>?>(nil)
     let done = DispatchSemaphore(value: 0)
 }
 

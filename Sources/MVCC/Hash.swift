@@ -1,22 +1,4 @@
-/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as etcd's HashKV and
-/// the snapshot trailer use it.
-struct CRC32C {
-    private static let table: [UInt32] = (0..<256).map { byte in
-        var crc = UInt32(byte)
-        for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
-        return crc
-    }
-
-    private var state: UInt32 = 0xffff_ffff
-
-    mutating func update(_ bytes: some Sequence<UInt8>) {
-        for byte in bytes {
-            state = Self.table[Int((state ^ UInt32(byte)) & 0xff)] ^ (state >> 8)
-        }
-    }
-
-    var value: UInt32 { state ^ 0xffff_ffff }
-}
+import CoreboxCore
 
 public struct HashKVResponse: Hashable, Sendable {
     /// The store's revision when hashed (the response header's).

@@ -1,3 +1,5 @@
+import CoreboxCore
+
 // The store as bytes, so kvd can persist a snapshot and truncate its log.
 // Layout (integers little-endian, byte strings as a UInt32 length then bytes):
 //   "MVCCSNAP", UInt32 format version (1),
@@ -23,7 +25,22 @@ extension Store {
     static let snapshotVersion: UInt32 = 1
 
     public func snapshot() -> [UInt8] {
+        var bytes: [UInt8] = []
+        snapshot { bytes += $0 }
+        return bytes
+    }
+
+    /// The same bytes as `snapshot()`, handed to `emit` in order in pieces of
+    /// about `chunkSize`: a large store goes to a file without ever being one array.
+    public func snapshot<E: Error>(chunkSize: Int = 1 << 20, _ emit: ([UInt8]) throws(E) -> Void) throws(E) {
         var out = SnapshotWriter()
+        var crc = CRC32C()
+        var failure: E?
+        func flush() {
+            crc.update(out.bytes)
+            do { try emit(out.bytes) } catch { failure = error }
+            out.bytes.removeAll(keepingCapacity: true)
+        }
         out.bytes += Self.snapshotMagic
         out.integer(Self.snapshotVersion)
         out.integer(currentRevision)
@@ -43,17 +60,18 @@ extension Store {
                     out.byteString(change.kv.value)
                 }
             }
-            return true
+            if out.bytes.count >= chunkSize { flush() }
+            return failure == nil
         }
+        if let failure { throw failure }
         out.integer(UInt64(leases.count))
         for lease in leases.values.sorted(by: { $0.id < $1.id }) {
             out.integer(lease.id)
             out.integer(lease.ttl)
         }
-        var crc = CRC32C()
         crc.update(out.bytes)
         out.integer(crc.value)
-        return out.bytes
+        try emit(out.bytes)
     }
 
     /// Restores a `snapshot()`; every lease's TTL restarts at `now`.

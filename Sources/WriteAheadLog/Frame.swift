@@ -1,3 +1,5 @@
+import CoreboxCore
+
 /// One record of the log. `kind` is the caller's (0 is the log's own), and
 /// `index` the Raft index the record belongs to, 0 when none: it decides
 /// which segments a snapshot makes obsolete.

@@ -29,8 +29,8 @@ struct Registers: ReplicatedStateMachine, Equatable {
         return values[command.key]
     }
 
-    func snapshot() -> [UInt8] {
-        Array((["\(lastIndex)"] + values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: "\n").utf8)
+    func snapshot<E: Error>(_ emit: ([UInt8]) throws(E) -> Void) throws(E) {
+        try emit(Array((["\(lastIndex)"] + values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: "\n").utf8))
     }
 
     init() {}

@@ -1,3 +1,4 @@
+import CoreboxCore
 import Testing
 @testable import MVCC
 
@@ -59,12 +60,6 @@ import Testing
 }
 
 @Suite struct HashTests {
-    @Test func crc32cKnownAnswer() {
-        var crc = CRC32C()
-        crc.update("123456789".utf8)
-        #expect(crc.value == 0xE306_9283)
-    }
-
     @Test func hashesEtcdsBucketBytes() throws {
         var store = Store()
         try store.put("a", "b")
@@ -122,6 +117,26 @@ import Testing
         #expect(try restored.leaseTimeToLive(id: 42, keys: true, now: .seconds(0)) == store.leaseTimeToLive(id: 42, keys: true, now: .seconds(0)))
         #expect(restored.snapshot() == store.snapshot())
         #expect(try Store(snapshot: Store().snapshot(), now: .seconds(0)).currentRevision == 1)
+    }
+
+    @Test func aSnapshotInPiecesJoinsToTheWholeOne() throws {
+        let store = try Self.busyStore()
+        var pieces: [[UInt8]] = []
+        store.snapshot(chunkSize: 64) { pieces.append($0) }
+        #expect(pieces.count > 2)
+        #expect(pieces.dropLast().allSatisfy { $0.count >= 64 })
+        #expect(Array(pieces.joined()) == store.snapshot())
+
+        // A piece that cannot be written stops the snapshot there.
+        struct Full: Error {}
+        var written = 0
+        #expect(throws: Full.self) {
+            try store.snapshot(chunkSize: 64) { (_: [UInt8]) throws(Full) in
+                written += 1
+                if written == 2 { throw Full() }
+            }
+        }
+        #expect(written == 2)
     }
 
     @Test func damagedSnapshotsAreRejected() throws {

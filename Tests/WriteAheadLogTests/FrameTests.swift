@@ -1,25 +1,6 @@
 import Testing
 @testable import WriteAheadLog
 
-@Suite struct CRC32CTests {
-    /// Check values of the Castagnoli polynomial (RFC 3720, appendix B.4, and the usual "123456789").
-    @Test func knownVectors() {
-        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
-        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
-        #expect(CRC32C.checksum([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
-        #expect(CRC32C.checksum(Array(0...31)) == 0x46DD_794E)
-        #expect(CRC32C.checksum([]) == 0)
-    }
-
-    @Test func seedingContinuesTheChecksum() {
-        let bytes = Array("rolling checksums chain records together".utf8)
-        for split in [0, 1, 7, 8, 9, 20, bytes.count] {
-            let first = CRC32C.checksum(Array(bytes[..<split]))
-            #expect(CRC32C.checksum(Array(bytes[split...]), seed: first) == CRC32C.checksum(bytes))
-        }
-    }
-}
-
 @Suite struct FrameTests {
     static func records(_ count: Int, size: Int = 100) -> [WALRecord] {
         (1...count).map { n in

@@ -1,6 +1,17 @@
-/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of WAL
-/// records, computed with slicing-by-8 tables.
-public enum CRC32C {
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), computed with
+/// slicing-by-8 tables: the checksum of WAL records, snapshot files and
+/// etcd's HashKV.
+public struct CRC32C: Sendable {
+    /// The checksum of everything given to `update` so far.
+    public private(set) var value: UInt32 = 0
+
+    public init() {}
+
+    public mutating func update(_ bytes: some Collection<UInt8>) {
+        value = bytes.withContiguousStorageIfAvailable { Self.checksum(UnsafeRawBufferPointer($0), seed: value) }
+            ?? Self.checksum(Array(bytes), seed: value)
+    }
+
     /// The checksum of `bytes` continued from `seed` (0 to start afresh): a
     /// record's seed is the previous record's checksum, so the chain breaks
     /// when a record goes missing or moves.
