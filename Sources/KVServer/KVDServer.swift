@@ -1,5 +1,6 @@
 import CoreboxSystem
 import GRPCWire
+import MVCC
 import Synchronization
 
 /// kvd's server: the replicated store and etcd's gRPC services on every
@@ -34,17 +35,27 @@ public final class KVDServer: Sendable {
         let metrics = KVDMetrics()
         options.onLogSave = { metrics.observeLogSync($0) }
         let hub = WatchHub()
-        let node = try ReplicatedNode<KVStateMachine>(directory: configuration.dataDirectory, options: options) { output, _ in
+        let alarms = Alarms()
+        let store = StoreConfiguration(
+            maxTxnOperations: configuration.maxTxnOperations,
+            // etcd's minimum TTL: one and a half election timeouts, in whole seconds rounded up.
+            minLeaseTTL: Int64((3 * configuration.electionMilliseconds / 2 + 999) / 1000),
+            quotaBytes: configuration.quotaBackendBytes == 0 ? StoreConfiguration().quotaBytes : configuration.quotaBackendBytes)
+        let node = try ReplicatedNode<KVStateMachine>(
+            directory: configuration.dataDirectory, options: options,
+            restore: { try KVStateMachine(snapshot: $0, configuration: store) }
+        ) { output, _ in
             hub.publish(output.events, revision: output.revision)
+            alarms.observe(output.result, memberID: memberID)
         }
         let identity = ResponseHeaderContext(clusterID: 0xC0DE_B0C5, memberID: memberID, raftTerm: 0)
-        let lease = LeaseService(node: node, identity: identity)
+        let lease = LeaseService(node: node, identity: identity, alarms: alarms)
         let member = MemberInfo(id: memberID, name: configuration.name, peerURLs: configuration.advertisePeerURLs,
                                 clientURLs: configuration.advertiseClientURLs)
-        let maintenance = MaintenanceService(node: node, identity: identity)
+        let maintenance = MaintenanceService(node: node, identity: identity, alarms: alarms)
         var methods = GRPCMethods()
         metrics.observe(&methods)
-        KVService(node: node, identity: identity).register(in: &methods)
+        KVService(node: node, identity: identity, alarms: alarms).register(in: &methods)
         lease.register(in: &methods)
         maintenance.register(in: &methods)
         ClusterService(node: node, identity: identity, member: member).register(in: &methods)

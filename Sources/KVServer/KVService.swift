@@ -9,16 +9,19 @@ struct KVService: Sendable {
     let node: ReplicatedNode<KVStateMachine>
     /// The cluster and member IDs for response headers; the term is filled per response.
     let identity: ResponseHeaderContext
+    let alarms: Alarms
 
     func register(in methods: inout GRPCMethods) {
         methods.unary("/etcdserverpb.KV/Range", range)
         methods.unary("/etcdserverpb.KV/Put") { (request: Etcdserverpb_PutRequest, reply: @escaping GRPCReply<Etcdserverpb_PutResponse>) in
+            if let refused = alarms.admit(addsData: true) { return reply(.failure(refused)) }
             node.write(.put(request), identity: identity.withTerm(of: node), reply: reply) { guard case .put(let response) = $0 else { return nil }; return .init(response, context: $1) }
         }
         methods.unary("/etcdserverpb.KV/DeleteRange") { (request: Etcdserverpb_DeleteRangeRequest, reply: @escaping GRPCReply<Etcdserverpb_DeleteRangeResponse>) in
             node.write(.deleteRange(request), identity: identity.withTerm(of: node), reply: reply) { guard case .deleteRange(let response) = $0 else { return nil }; return .init(response, context: $1) }
         }
         methods.unary("/etcdserverpb.KV/Txn") { (request: Etcdserverpb_TxnRequest, reply: @escaping GRPCReply<Etcdserverpb_TxnResponse>) in
+            if let refused = alarms.admit(addsData: request.puts) { return reply(.failure(refused)) }
             node.write(.txn(request), identity: identity.withTerm(of: node), reply: reply) { guard case .txn(let response) = $0 else { return nil }; return .init(response, context: $1) }
         }
         methods.unary("/etcdserverpb.KV/Compact") { (request: Etcdserverpb_CompactionRequest, reply: @escaping GRPCReply<Etcdserverpb_CompactionResponse>) in

@@ -41,8 +41,9 @@ struct KVStateMachine: ReplicatedStateMachine {
 
     private(set) var store: Store
 
-    init(snapshot: [UInt8]) throws {
-        store = snapshot.isEmpty ? Store() : try Store(snapshot: snapshot, now: .now)
+    init(snapshot: [UInt8], configuration: StoreConfiguration) throws {
+        store = snapshot.isEmpty
+            ? Store(configuration: configuration) : try Store(snapshot: snapshot, now: .now, configuration: configuration)
     }
 
     func snapshot<E: Error>(_ emit: ([UInt8]) throws(E) -> Void) throws(E) { try store.snapshot(emit) }

@@ -10,12 +10,14 @@ import Synchronization
 final class LeaseService: Sendable {
     let node: ReplicatedNode<KVStateMachine>
     let identity: ResponseHeaderContext
+    let alarms: Alarms
     /// Chooses IDs for grants that ask the server to, before proposing, so every member applies the same one.
     private let ids: Mutex<LeaseIDGenerator>
 
-    init(node: ReplicatedNode<KVStateMachine>, identity: ResponseHeaderContext) {
+    init(node: ReplicatedNode<KVStateMachine>, identity: ResponseHeaderContext, alarms: Alarms) {
         self.node = node
         self.identity = identity
+        self.alarms = alarms
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         let milliseconds = UInt64(time.tv_sec) * 1000 + UInt64(time.tv_nsec) / 1_000_000
@@ -36,6 +38,7 @@ final class LeaseService: Sendable {
     }
 
     func leaseGrant(_ request: Etcdserverpb_LeaseGrantRequest, reply: @escaping GRPCReply<Etcdserverpb_LeaseGrantResponse>) {
+        if let refused = alarms.admit(addsData: true) { return reply(.failure(refused)) }
         var request = request
         if request.id == 0 { request.id = ids.withLock { $0.next() } }
         node.write(.leaseGrant(request), identity: identity.withTerm(of: node), reply: reply) {

@@ -12,17 +12,12 @@ final class MaintenanceService: Sendable {
 
     let node: ReplicatedNode<KVStateMachine>
     let identity: ResponseHeaderContext
-    /// Raised alarms. etcd replicates them; here they are only recorded and reported.
-    private let alarms = Mutex<Set<Alarm>>([])
+    let alarms: Alarms
 
-    private struct Alarm: Hashable {
-        var memberID: UInt64
-        var type: Etcdserverpb_AlarmType
-    }
-
-    init(node: ReplicatedNode<KVStateMachine>, identity: ResponseHeaderContext) {
+    init(node: ReplicatedNode<KVStateMachine>, identity: ResponseHeaderContext, alarms: Alarms) {
         self.node = node
         self.identity = identity
+        self.alarms = alarms
     }
 
     func register(in methods: inout GRPCMethods) {
@@ -39,8 +34,8 @@ final class MaintenanceService: Sendable {
 
     func alarm(request: Etcdserverpb_AlarmRequest) async throws -> Etcdserverpb_AlarmResponse {
         let revision = try await node.currentRevision()
-        let alarm = Alarm(memberID: request.memberID, type: request.alarm)
-        let answered: [Alarm] = alarms.withLock { raised in
+        let alarm = Alarms.Alarm(memberID: request.memberID, type: request.alarm)
+        let answered: [Alarms.Alarm] = alarms.update { raised in
             switch request.action {
             case .get:
                 // etcd's alarmStore.Get: NONE lists every alarm.
@@ -65,14 +60,14 @@ final class MaintenanceService: Sendable {
     }
 
     /// The raised alarms' names (NOSPACE, CORRUPT), which /health reports on.
-    var raisedAlarmNames: [String] { alarms.withLock { $0.map { Self.name(of: $0.type) } } }
+    var raisedAlarmNames: [String] { alarms.all.map { Self.name(of: $0.type) } }
 
     /// The store has no file: both sizes are its logical size, and the raft index
     /// is the applied one, which a single member commits and applies together.
     func status(request: Etcdserverpb_StatusRequest) async throws -> Etcdserverpb_StatusResponse {
         let (revision, size) = try await replicated { try await node.query { ($0.store.currentRevision, $0.store.logicalSize) } }
         let statistics = node.currentStatistics
-        let raised = alarms.withLock { $0 }
+        let raised = alarms.all
         return Etcdserverpb_StatusResponse(revision: revision, context: identity.withTerm(of: node)) {
             $0.version = Self.version
             $0.dbSize = size

@@ -20,9 +20,8 @@ public protocol ReplicatedStateMachine: Sendable {
     mutating func apply(_ command: Command, index: UInt64) -> Output
 
     /// The machine's state in pieces, in order (a large state is written
-    /// out without being one array); `init(snapshot:)` takes them joined.
+    /// out without being one array); the node's `restore` takes them joined.
     func snapshot<E: Error>(_ emit: ([UInt8]) throws(E) -> Void) throws(E)
-    init(snapshot: [UInt8]) throws
 }
 
 /// Why a request did not complete.
@@ -95,12 +94,18 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
     /// Called on the loop for every applied command, in log order, with its
     /// output (watchers are fed from here); it must not block.
     private let onApply: @Sendable (Machine.Output, UInt64) -> Void
+    /// The machine from a snapshot's data (empty for a fresh one), with the configuration the caller gives it.
+    private let restore: @Sendable ([UInt8]) throws -> Machine
 
-    public init(directory: String, options: Options = Options(), onApply: @escaping @Sendable (Machine.Output, UInt64) -> Void = { _, _ in }) throws {
+    public init(
+        directory: String, options: Options = Options(), restore: @escaping @Sendable ([UInt8]) throws -> Machine,
+        onApply: @escaping @Sendable (Machine.Output, UInt64) -> Void = { _, _ in }
+    ) throws {
         self.options = options
         self.onApply = onApply
+        self.restore = restore
         let log = try DurableRaftLog.open(directory: directory, segmentSize: options.segmentSize)
-        let machine = try Machine(snapshot: log.takeRecoveredState())
+        let machine = try restore(log.takeRecoveredState())
         let loop = Loop(node: self, log: log, machine: machine, applied: try log.storage.snapshot().metadata.index)
         loop.campaign()
         startThread { loop.run() }
@@ -284,7 +289,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
                     node.statistics.withLock { $0.logSyncs += 1 }
                 }
                 if let snapshot = ready.snapshot, !snapshot.isEmpty {
-                    machine = try! Machine(snapshot: snapshot.data)
+                    machine = try! node.restore(snapshot.data)
                     applied = snapshot.metadata.index
                 }
                 for entry in ready.committedEntries { apply(entry) }

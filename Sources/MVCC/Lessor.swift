@@ -58,6 +58,7 @@ extension Store {
 
     /// LeaseGrant with the ID the proposal carries; expiry counts from `now`.
     public mutating func grantLease(id: Int64, ttl: Int64, now: MonotonicInstant) throws(MVCCError) -> LeaseGrantResponse {
+        try checkQuota(Self.leaseOverhead)
         if id == 0 { throw .leaseNotFound }
         if ttl > Self.maxLeaseTTL { throw .leaseTTLTooLarge }
         if leases[id] != nil { throw .leaseExists }

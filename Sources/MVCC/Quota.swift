@@ -31,9 +31,10 @@ extension Store {
         return 0
     }
 
-    /// etcd's backendQuota.Available: false means the server answers `MVCCError.noSpace`
-    /// and raises the NOSPACE alarm. A LeaseGrant costs `leaseOverhead`.
-    public func fitsQuota(cost: Int64, quotaBytes: Int64) -> Bool {
-        cost == 0 || logicalSize + cost < quotaBytes
+    /// etcd's backendQuota.Available, checked before a put, a txn or a
+    /// LeaseGrant (which costs `leaseOverhead`) changes anything: NOSPACE
+    /// when the write would not fit; the server then raises the alarm.
+    func checkQuota(_ cost: Int64) throws(MVCCError) {
+        guard configuration.quotaBytes < 0 || cost == 0 || logicalSize + cost < configuration.quotaBytes else { throw .noSpace }
     }
 }

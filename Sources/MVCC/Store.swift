@@ -5,10 +5,14 @@ public struct StoreConfiguration: Hashable, Sendable {
     /// Lease TTLs below this are raised to it: etcd derives it from the election
     /// timeout, ceil(1.5 * election timeout) seconds, 2 with the default 1000 ms.
     public var minLeaseTTL: Int64
+    /// etcd's --quota-backend-bytes: writes that would take the store past it
+    /// fail with NOSPACE; negative for no quota.
+    public var quotaBytes: Int64
 
-    public init(maxTxnOperations: Int = 128, minLeaseTTL: Int64 = 2) {
+    public init(maxTxnOperations: Int = 128, minLeaseTTL: Int64 = 2, quotaBytes: Int64 = 2 << 30) {
         self.maxTxnOperations = maxTxnOperations
         self.minLeaseTTL = minLeaseTTL
+        self.quotaBytes = quotaBytes
     }
 }
 
@@ -95,6 +99,7 @@ public struct Store: Sendable {
     // MARK: Put and DeleteRange
 
     public mutating func put(_ request: PutRequest) throws(MVCCError) -> WriteResult<PutResponse> {
+        try checkQuota(Self.quotaCost(of: .put(request)))
         try request.validate()
         try checkLeaseExists(request.lease)
         try checkIgnoredFieldsExist(request)

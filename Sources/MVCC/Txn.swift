@@ -99,6 +99,7 @@ private struct TxnPlan {
 extension Store {
     /// KV.Txn: one revision for all its writes, none if it writes nothing.
     public mutating func txn(_ request: TxnRequest) throws(MVCCError) -> WriteResult<TxnResponse> {
+        try checkQuota(Self.quotaCost(of: .txn(request)))
         try request.validate(maxOperations: configuration.maxTxnOperations)
         let plan = self.plan(request)
         // etcd checks every put of the chosen branches before any range.

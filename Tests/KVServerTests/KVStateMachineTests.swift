@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func appliesWritesAndReportsEtcdErrors() throws {
-        var machine = try KVStateMachine(snapshot: [])
+        var machine = try KVStateMachine(snapshot: [], configuration: StoreConfiguration())
         let first = machine.apply(Self.put("foo", "bar"), index: 1)
         #expect(first.revision == 2)
         #expect(first.events.count == 1)
@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func revokingALeaseDeletesItsKeys() throws {
-        var machine = try KVStateMachine(snapshot: [])
+        var machine = try KVStateMachine(snapshot: [], configuration: StoreConfiguration())
         var grant = Etcdserverpb_LeaseGrantRequest()
         grant.id = 42
         grant.ttl = 30
@@ -86,18 +86,25 @@ import Testing
         options.snapshotInterval = 25
         options.entriesKeptAfterSnapshot = 3
         do {
-            let node = try ReplicatedNode<KVStateMachine>(directory: directory.path, options: options)
+            let node = try ReplicatedNode<KVStateMachine>(directory: directory.path, options: options, restore: KVStateMachine.restoreWithDefaults)
             for number in 0..<60 {
                 let output = try await node.propose(Self.put("key\(number % 10)", "value\(number)"))
                 #expect(output.revision == Int64(number) + 2)
             }
             node.stop()
         }
-        let node = try ReplicatedNode<KVStateMachine>(directory: directory.path, options: options)
+        let node = try ReplicatedNode<KVStateMachine>(directory: directory.path, options: options, restore: KVStateMachine.restoreWithDefaults)
         defer { node.stop() }
         let store = try await node.query { $0.store }
         #expect(store.currentRevision == 61)
         #expect(try Self.range(store, "key3") == ["value53"])
         #expect(store.keyCount == 10)
+    }
+}
+
+extension KVStateMachine {
+    /// The node's `restore` with a default store configuration.
+    static let restoreWithDefaults: @Sendable ([UInt8]) throws -> KVStateMachine = {
+        try KVStateMachine(snapshot: $0, configuration: StoreConfiguration())
     }
 }

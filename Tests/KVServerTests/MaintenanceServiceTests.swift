@@ -50,6 +50,40 @@ import Testing
         }
     }
 
+    /// A write past --quota-backend-bytes fails with etcd's NOSPACE error and
+    /// raises the alarm; while it is raised, puts fail even where they would
+    /// fit, deletes and reads still work, and disarming lets writes in again.
+    @Test func theSpaceQuotaRaisesNOSPACEUntilDisarmed() async throws {
+        try await EtcdctlTests.withServer(configure: { $0.quotaBackendBytes = 16_384; $0.maxTxnOperations = 3 }) { port in
+            let value = String(repeating: "v", count: 4000)
+            var put = try await Clients.etcdctl(port, ["put", "key0", value])
+            for number in 1..<8 where put.status == 0 {
+                put = try await Clients.etcdctl(port, ["put", "key\(number)", value])
+            }
+            #expect(put.status != 0)
+            #expect(put.stderr.contains("etcdserver: mvcc: database space exceeded"), "\(put.stderr)")
+            let alarms = try await Clients.etcdctl(port, ["alarm", "list"])
+            #expect(alarms.stdout.contains("alarm:NOSPACE"), "\(alarms.stdout)")
+            #expect(try await Clients.etcdctl(port, ["put", "small", "1"]).stderr.contains("database space exceeded"))
+            #expect(try await Clients.etcdctl(port, ["lease", "grant", "60"]).stderr.contains("database space exceeded"))
+            #expect(try await Clients.etcdctl(port, ["get", "key0", "--print-value-only"]).stdout == value + "\n")
+            #expect(try await Clients.etcdctl(port, ["del", "--prefix", "key"]).status == 0)
+            let status = try await Clients.etcdctl(port, ["endpoint", "status"])
+            #expect(status.stdout.contains("alarm:NOSPACE"), "\(status.stdout)")
+
+            // Compaction frees the deleted history; then the alarm is disarmed.
+            let revision = try await Clients.etcdctl(port, ["get", "small", "-w", "json"]).stdout
+            let current = try #require(revision.split(separator: "\"revision\":").last?.prefix { $0.isNumber })
+            #expect(try await Clients.etcdctl(port, ["compaction", String(current)]).status == 0)
+            #expect(try await Clients.etcdctl(port, ["alarm", "disarm"]).status == 0)
+            #expect(try await Clients.etcdctl(port, ["alarm", "list"]).stdout.isEmpty)
+            #expect(try await Clients.etcdctl(port, ["put", "small", "1"]).stdout == "OK\n")
+            // --max-txn-ops reaches the store.
+            let txn = try await Clients.etcdctl(port, ["txn"], stdin: "\nput a 1\nput b 2\nput c 3\nput d 4\n\n\n")
+            #expect(txn.stderr.contains("etcdserver: too many operations in txn request"), "\(txn.stderr)")
+        }
+    }
+
     @Test func memberListShowsTheOneMember() async throws {
         try await EtcdServices.withServer { port in
             let list = try await Clients.etcdctl(port, ["member", "list"])

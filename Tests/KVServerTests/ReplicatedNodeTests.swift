@@ -56,7 +56,7 @@ struct Registers: ReplicatedStateMachine, Equatable {
 
     @Test func concurrentWritesShareLogSyncsAndAreAllApplied() async throws {
         let directory = DataDirectory()
-        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
+        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options, restore: Registers.init)
         defer { node.stop() }
         let writers = 200
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -79,7 +79,7 @@ struct Registers: ReplicatedStateMachine, Equatable {
 
     @Test func aReadSeesEveryAcknowledgedWrite() async throws {
         let directory = DataDirectory()
-        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
+        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options, restore: Registers.init)
         defer { node.stop() }
         for round in 0..<20 {
             _ = try await node.propose(.init(key: "counter", value: "\(round)"))
@@ -91,14 +91,14 @@ struct Registers: ReplicatedStateMachine, Equatable {
         let directory = DataDirectory()
         var written: [String: String] = [:]
         do {
-            let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
+            let node = try ReplicatedNode<Registers>(directory: directory.path, options: options, restore: Registers.init)
             for number in 0..<100 {
                 _ = try await node.propose(.init(key: "key\(number % 30)", value: "value\(number)"))
                 written["key\(number % 30)"] = "value\(number)"
             }
             node.stop()
         }
-        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
+        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options, restore: Registers.init)
         defer { node.stop() }
         #expect(try await node.query { $0.values } == written)
         #expect(try await node.propose(.init(key: "key0", value: "again")) == written["key0"])
@@ -111,7 +111,7 @@ struct Registers: ReplicatedStateMachine, Equatable {
         options.entriesKeptAfterSnapshot = 5
         var written: [String: String] = [:]
         do {
-            let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
+            let node = try ReplicatedNode<Registers>(directory: directory.path, options: options, restore: Registers.init)
             for number in 0..<400 {
                 let value = String(repeating: "x", count: 100) + "\(number)"
                 _ = try await node.propose(.init(key: "key\(number % 7)", value: value))
@@ -122,7 +122,7 @@ struct Registers: ReplicatedStateMachine, Equatable {
         }
         #expect(directory.names("snap").count == 1)
         #expect(directory.names("wal").count <= 2)
-        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
+        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options, restore: Registers.init)
         defer { node.stop() }
         #expect(try await node.query { $0.values } == written)
     }
@@ -130,7 +130,7 @@ struct Registers: ReplicatedStateMachine, Equatable {
     @Test func everyAppliedCommandIsReportedInLogOrder() async throws {
         let directory = DataDirectory()
         let seen = Mutex<[UInt64]>([])
-        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options) { _, index in
+        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options, restore: Registers.init) { _, index in
             seen.withLock { $0.append(index) }
         }
         defer { node.stop() }
@@ -143,7 +143,7 @@ struct Registers: ReplicatedStateMachine, Equatable {
     @Test func localUpdatesChangeTheMachineOutsideTheLog() async throws {
         let directory = DataDirectory()
         do {
-            let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
+            let node = try ReplicatedNode<Registers>(directory: directory.path, options: options, restore: Registers.init)
             _ = try await node.propose(.init(key: "replicated", value: "1"))
             let before = try await node.updateLocally { machine -> Int in
                 defer { machine.values["local"] = "only here" }
@@ -154,14 +154,14 @@ struct Registers: ReplicatedStateMachine, Equatable {
             node.stop()
         }
         // Not in the log: a restart does not bring it back.
-        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
+        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options, restore: Registers.init)
         defer { node.stop() }
         #expect(try await node.query { $0.values } == ["replicated": "1"])
     }
 
     @Test func aStoppedNodeRefusesRequests() async throws {
         let directory = DataDirectory()
-        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options)
+        let node = try ReplicatedNode<Registers>(directory: directory.path, options: options, restore: Registers.init)
         node.stop()
         await #expect(throws: ReplicationError.stopped) { try await node.propose(.init(key: "a", value: "b")) }
         await #expect(throws: ReplicationError.stopped) { try await node.query { $0 } }

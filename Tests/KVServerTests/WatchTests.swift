@@ -67,7 +67,7 @@ import Testing
         let hub = WatchHub()
         var options = ReplicatedNode<KVStateMachine>.Options()
         options.segmentSize = 1 << 20
-        let node = try ReplicatedNode<KVStateMachine>(directory: directory.path, options: options) { output, _ in
+        let node = try ReplicatedNode<KVStateMachine>(directory: directory.path, options: options, restore: KVStateMachine.restoreWithDefaults) { output, _ in
             hub.publish(output.events, revision: output.revision)
         }
         defer { node.stop() }
@@ -185,13 +185,13 @@ import Testing
         let hub = WatchHub()
         var options = ReplicatedNode<KVStateMachine>.Options()
         options.segmentSize = 1 << 20
-        let node = try ReplicatedNode<KVStateMachine>(directory: directory.path, options: options) { output, _ in
+        let node = try ReplicatedNode<KVStateMachine>(directory: directory.path, options: options, restore: KVStateMachine.restoreWithDefaults) { output, _ in
             hub.publish(output.events, revision: output.revision)
         }
         defer { node.stop() }
         let identity = ResponseHeaderContext(clusterID: 0x1000, memberID: 0x2000, raftTerm: 0)
         var methods = GRPCMethods()
-        KVService(node: node, identity: identity).register(in: &methods)
+        KVService(node: node, identity: identity, alarms: Alarms()).register(in: &methods)
         WatchService(node: node, hub: hub, identity: identity, progressInterval: .milliseconds(200)).register(in: &methods)
         let server = try await GRPCWire.GRPCServer.bind(host: "127.0.0.1", port: 0, methods: methods, messageLimit: 1 << 20)
         do {
