@@ -23,16 +23,23 @@ public final class GRPCChannel: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> GRPCChannel {
         let authority = "\(host):\(port)"
+        var connection = NIOHTTP2Handler.ConnectionConfiguration()
+        connection.initialSettings = [
+            HTTP2Setting(parameter: .enablePush, value: 0),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: 16384),
+        ]
+        // grpc-go servers (etcd) ping for every window of data they send, to
+        // estimate bandwidth: far over NIO's default flood limit of 200 per
+        // 30 s, which guards servers against clients, not a client against
+        // the server it chose.
+        connection.controlFrameRateLimit.maximumCount = 1 << 30
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(timeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers([
-                        NIOHTTP2Handler(mode: .client, initialSettings: [
-                            HTTP2Setting(parameter: .enablePush, value: 0),
-                            HTTP2Setting(parameter: .maxHeaderListSize, value: 16384),
-                        ]),
+                        NIOHTTP2Handler(mode: .client, connectionConfiguration: connection),
                         GRPCClientHandler(authority: authority),
                     ])
                 }
