@@ -59,7 +59,7 @@ public final class KVDServer: Sendable {
         lease.register(in: &methods)
         maintenance.register(in: &methods)
         ClusterService(node: node, identity: identity, member: member).register(in: &methods)
-        WatchService(node: node, hub: hub, identity: identity).register(in: &methods)
+        WatchService(node: node, hub: hub, identity: identity, maxRequestBytes: configuration.maxRequestBytes).register(in: &methods)
         // One socket per endpoint serves gRPC and, for other first bytes, HTTP/1.1.
         let http = HTTP1Connection.configurator(HTTPGateway(node: node, methods: methods, maintenance: maintenance, metrics: metrics))
         var servers: [GRPCServer] = []

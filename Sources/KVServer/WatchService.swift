@@ -1,6 +1,7 @@
 import EtcdAPI
 import GRPCWire
 import MVCC
+import SwiftProtobuf
 import Synchronization
 
 /// etcd's Watch service: one bidirectional stream multiplexes a client's watchers.
@@ -14,6 +15,8 @@ struct WatchService: Sendable {
     let identity: ResponseHeaderContext
     /// How often progress_notify watchers get an empty response (etcd: 10 minutes).
     var progressInterval: Duration = .seconds(600)
+    /// A watcher created with `fragment` gets larger responses in pieces of about this size.
+    var maxRequestBytes = KVDConfiguration().maxRequestBytes
 
     func register(in methods: inout GRPCMethods) {
         methods.streaming("/etcdserverpb.Watch/Watch", watch)
@@ -51,9 +54,12 @@ struct WatchService: Sendable {
                         for await batch in subscription.batches {
                             // A canceled watcher's buffered events are not sent after its canceled reply.
                             guard session.contains(watchID) else { break }
-                            sink.yield(reply(watchID, revision: batch.revision) {
+                            let response = reply(watchID, revision: batch.revision) {
                                 $0.events = batch.events.map { Mvccpb_Event($0, prevKv: create.prevKv) }
-                            })
+                            }
+                            for part in create.fragment ? Self.fragments(of: response, limit: maxRequestBytes) : [response] {
+                                sink.yield(part)
+                            }
                         }
                     }
                 case .cancelRequest(let cancel):
@@ -108,6 +114,47 @@ struct WatchService: Sendable {
             _ = session.remove(watchID)
             throw error
         }
+    }
+
+    /// etcd's sendFragments: a response of `limit` bytes or more with several
+    /// events goes out as consecutive responses of at most `limit` bytes (or
+    /// one event), each but the last marked `fragment`.
+    static func fragments(of response: Etcdserverpb_WatchResponse, limit: Int) -> [Etcdserverpb_WatchResponse] {
+        guard response.events.count >= 2, size(of: response) >= limit else { return [response] }
+        var empty = response
+        empty.events = []
+        empty.fragment = true
+        let baseSize = size(of: empty)
+        var parts: [Etcdserverpb_WatchResponse] = []
+        var current = empty
+        var currentSize = baseSize
+        for event in response.events {
+            // An event is field 11: a tag byte, its length as a varint, then the event.
+            let eventSize = size(of: event)
+            let cost = 1 + varintSize(eventSize) + eventSize
+            if !current.events.isEmpty, currentSize + cost >= limit {
+                parts.append(current)
+                current = empty
+                currentSize = baseSize
+            }
+            current.events.append(event)
+            currentSize += cost
+        }
+        current.fragment = false
+        parts.append(current)
+        return parts
+    }
+
+    private static func size(of message: some SwiftProtobuf.Message) -> Int {
+        // Encoding a message we built cannot fail.
+        (try! message.serializedBytes() as [UInt8]).count
+    }
+
+    private static func varintSize(_ value: Int) -> Int {
+        var size = 1
+        var rest = value >> 7
+        while rest > 0 { size += 1; rest >>= 7 }
+        return size
     }
 
     private func reply(

@@ -192,7 +192,9 @@ import Testing
         let identity = ResponseHeaderContext(clusterID: 0x1000, memberID: 0x2000, raftTerm: 0)
         var methods = GRPCMethods()
         KVService(node: node, identity: identity, alarms: Alarms()).register(in: &methods)
-        WatchService(node: node, hub: hub, identity: identity, progressInterval: .milliseconds(200)).register(in: &methods)
+        // A small request limit, so that a few KiB of events make a watcher with `fragment` split them.
+        WatchService(node: node, hub: hub, identity: identity, progressInterval: .milliseconds(200), maxRequestBytes: 4096)
+            .register(in: &methods)
         let server = try await GRPCWire.GRPCServer.bind(host: "127.0.0.1", port: 0, methods: methods, messageLimit: 1 << 20)
         do {
             try await body(server.port, hub)
@@ -333,5 +335,92 @@ import Testing
             }
             #expect(await Self.watchers(hub, reach: 0))
         }
+    }
+
+    /// One txn of three 2 KiB puts: a watcher with `fragment` gets it in
+    /// pieces under the 4 KiB limit, one without gets it whole.
+    @Test func grpcFragmentedWatch() async throws {
+        try await Self.withServer { port, hub in
+            let (requests, send) = AsyncStream.makeStream(of: Etcdserverpb_WatchRequest.self)
+            let transport = try HTTP2ClientTransport.Posix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+            try await withGRPCClient(transport: transport) { client in
+                let watch = Etcdserverpb_Watch.Client(wrapping: client)
+                let kv = Etcdserverpb_KV.Client(wrapping: client)
+                try await watch.watch { writer in
+                    for await request in requests { try await writer.write(request) }
+                } onResponse: { response in
+                    var replies = response.messages.makeAsyncIterator()
+                    var fragmented = Self.create("k", watchID: 1)
+                    fragmented.createRequest.rangeEnd = Data("l".utf8)
+                    fragmented.createRequest.fragment = true
+                    var whole = Self.create("k", watchID: 2)
+                    whole.createRequest.rangeEnd = Data("l".utf8)
+                    send.yield(fragmented)
+                    send.yield(whole)
+                    #expect(try await replies.next()?.created == true)
+                    #expect(try await replies.next()?.created == true)
+                    var txn = Etcdserverpb_TxnRequest()
+                    txn.success = (1...3).map { number in
+                        var op = Etcdserverpb_RequestOp()
+                        op.requestPut.key = Data("k\(number)".utf8)
+                        op.requestPut.value = Data(repeating: 0x61, count: 2048)
+                        return op
+                    }
+                    _ = try await kv.txn(txn)
+                    var received: [Int64: [Etcdserverpb_WatchResponse]] = [:]
+                    while received[1]?.last?.fragment != false || received[2] == nil {
+                        guard let reply = try await replies.next() else { break }
+                        received[reply.watchID, default: []].append(reply)
+                    }
+                    let pieces = received[1] ?? []
+                    #expect(pieces.count == 3)
+                    #expect(pieces.map(\.fragment) == [true, true, false])
+                    #expect(pieces.flatMap(\.events).map { String(decoding: $0.kv.key, as: UTF8.self) } == ["k1", "k2", "k3"])
+                    #expect(received[2]?.map(\.events.count) == [3])
+                    send.finish()
+                }
+            }
+            #expect(await Self.watchers(hub, reach: 0))
+        }
+    }
+}
+
+/// etcd's watch fragments: a large response split for a watcher that asked for it.
+@Suite struct WatchFragmentTests {
+    static func response(events: Int, valueSize: Int) -> Etcdserverpb_WatchResponse {
+        var response = Etcdserverpb_WatchResponse()
+        response.watchID = 7
+        response.header.revision = 42
+        response.events = (0..<events).map { number in
+            var event = Mvccpb_Event()
+            event.kv.key = .init("key\(number)".utf8)
+            event.kv.value = .init(repeating: 1, count: valueSize)
+            return event
+        }
+        return response
+    }
+
+    @Test func aLargeResponseGoesInPiecesUnderTheLimitAllButTheLastMarked() throws {
+        let response = Self.response(events: 10, valueSize: 300)
+        let parts = WatchService.fragments(of: response, limit: 1000)
+        #expect(parts.count == 4)
+        #expect(parts.dropLast().allSatisfy { $0.fragment })
+        #expect(parts.last?.fragment == false)
+        #expect(parts.flatMap(\.events) == response.events)
+        for part in parts {
+            #expect(part.watchID == 7 && part.header.revision == 42)
+            let bytes: [UInt8] = try part.serializedBytes()
+            #expect(bytes.count < 1000)
+        }
+    }
+
+    @Test func smallResponsesAndSingleEventsAreSentWhole() {
+        let small = Self.response(events: 3, valueSize: 10)
+        #expect(WatchService.fragments(of: small, limit: 1000) == [small])
+        let single = Self.response(events: 1, valueSize: 5000)
+        #expect(WatchService.fragments(of: single, limit: 1000) == [single])
+        // An event larger than the limit goes in a piece of its own.
+        let mixed = Self.response(events: 3, valueSize: 600)
+        #expect(WatchService.fragments(of: mixed, limit: 500).map(\.events.count) == [1, 1, 1])
     }
 }
