@@ -90,7 +90,7 @@ let package = Package(
 
         .executableTarget(
             name: "corebox",
-            dependencies: ["CoreboxCore", "CoreboxSystem", "KVServer", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CoreboxCore", "CoreboxSystem", "KVServer", "KVClient", .product(name: "Logging", package: "swift-log")],
             // A position-dependent executable has almost no load-time relocations
             // (21,589 -> 347): every exec of every applet starts faster
             // (docs/ARCHITECTURE.md, "Start-up cost").

@@ -5,6 +5,29 @@ public struct GRPCStatus: Error, Equatable, Sendable, CustomStringConvertible {
         case ok = 0, cancelled, unknown, invalidArgument, deadlineExceeded, notFound, alreadyExists,
              permissionDenied, resourceExhausted, failedPrecondition, aborted, outOfRange,
              unimplemented, internalError, unavailable, dataLoss, unauthenticated
+
+        /// The name grpc-go gives the code, as etcd's metrics and clients show it.
+        public var name: String {
+            switch self {
+            case .ok: "OK"
+            case .cancelled: "Canceled"
+            case .unknown: "Unknown"
+            case .invalidArgument: "InvalidArgument"
+            case .deadlineExceeded: "DeadlineExceeded"
+            case .notFound: "NotFound"
+            case .alreadyExists: "AlreadyExists"
+            case .permissionDenied: "PermissionDenied"
+            case .resourceExhausted: "ResourceExhausted"
+            case .failedPrecondition: "FailedPrecondition"
+            case .aborted: "Aborted"
+            case .outOfRange: "OutOfRange"
+            case .unimplemented: "Unimplemented"
+            case .internalError: "Internal"
+            case .unavailable: "Unavailable"
+            case .dataLoss: "DataLoss"
+            case .unauthenticated: "Unauthenticated"
+            }
+        }
     }
 
     public var code: Code
@@ -17,7 +40,8 @@ public struct GRPCStatus: Error, Equatable, Sendable, CustomStringConvertible {
 
     public static let ok = GRPCStatus(.ok)
 
-    public var description: String { "\(code) (\(code.rawValue)): \(message)" }
+    /// As grpc-go's clients print a status.
+    public var description: String { "rpc error: code = \(code.name) desc = \(message)" }
 
     /// `grpc-message` is percent-encoded: everything outside printable ASCII, and `%`.
     var encodedMessage: String {

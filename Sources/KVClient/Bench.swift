@@ -1,5 +1,4 @@
 import EtcdAPI
-import CoreboxSystem
 import GRPCWire
 
 /// `kvctl bench put|range`: etcd's benchmark tool's load for these two
@@ -15,9 +14,11 @@ public struct BenchCommand: Sendable, Equatable {
     public var operation: Operation
     public var plan: LoadPlan
 
-    public static let usage = """
-        Usage: kvctl [global flags] bench put [flags]
-               kvctl [global flags] bench range KEY [END] [flags]
+    /// The flags, for `kvctl bench --help`.
+    static let usage = """
+        bench put: puts; bench range KEY [END]: ranges. Clients are closed loops
+        (one request in flight each) sharing the connections; the report is etcd's
+        benchmark tool's: summary, response time histogram, latency distribution.
 
         Load flags:
           --clients N          concurrent clients (default 1)
@@ -158,17 +159,27 @@ extension Result {
     }
 }
 
-extension BenchCommand {
-    /// Runs the load against `host:port` and prints the report; exit 1 when
-    /// any request failed (the report lists the errors).
-    public func run(host: String, port: Int, dialTimeout: Duration) async -> Int32 {
-        do {
-            let report = try await LoadGenerator.run(plan, host: host, port: port, dialTimeout: dialTimeout, request: request())
-            Console.out(report.text)
-            return report.errors.isEmpty ? 0 : 1
-        } catch {
-            Console.error("Error: \(error)\n")
-            return 1
+extension KVCtlCommand {
+    static let bench = KVCtlCommand(
+        ["bench"], use: "put|range",
+        "Loads the server with puts or ranges from many clients and reports as etcd's benchmark tool does",
+        description: BenchCommand.usage, ownFlags: true
+    ) { run in
+        let options = try run.clientOptions()
+        let command: BenchCommand
+        do throws(BenchCommand.UsageError) { command = try BenchCommand.parse(run.arguments) } catch {
+            throw KVCtlError(.badArgs, error.description)
         }
+        guard let endpoint = options.parsedEndpoints().first else { throw KVCtlError(.badArgs, "bench needs an endpoint") }
+        let report: BenchReport
+        do {
+            report = try await LoadGenerator.run(
+                command.plan, host: endpoint.host, port: endpoint.port, dialTimeout: options.dialTimeout, request: command.request())
+        } catch {
+            throw KVCtlError(.badConnection, "\(endpoint.text): \(error)")
+        }
+        Output.standardOutput(report.text)
+        // The report lists the errors; the exit status says there were some.
+        if !report.errors.isEmpty { throw KVCtlError(.error, "", silent: true) }
     }
 }

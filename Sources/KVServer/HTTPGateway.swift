@@ -1,3 +1,4 @@
+import CoreboxCore
 import EtcdAPI
 import Glibc
 import GRPCWire
@@ -159,7 +160,7 @@ final class HTTPGateway: Sendable {
         case .unavailable: 503
         default: 500
         }
-        let body = "{\"error\":\(JSON.string(error.message)),\"message\":\(JSON.string(error.message)),\"code\":\(error.code.rawValue)}"
+        let body = "{\"error\":\(JSONString.quoted(error.message)),\"message\":\(JSONString.quoted(error.message)),\"code\":\(error.code.rawValue)}"
         return HTTPResponse(status: status, contentType: "application/json", body: body)
     }
 

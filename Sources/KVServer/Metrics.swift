@@ -126,7 +126,7 @@ final class KVDMetrics: Sendable {
     /// with, as grpc-prometheus does for etcd.
     func observe(_ methods: inout GRPCMethods) {
         methods.onStart = { [self] path in started(path) }
-        methods.onEnd = { [self] path, status, duration in handled(path, code: Self.name(status.code), after: duration) }
+        methods.onEnd = { [self] path, status, duration in handled(path, code: status.code.name, after: duration) }
     }
 
     private func started(_ path: String) {
@@ -217,31 +217,6 @@ final class KVDMetrics: Sendable {
 
     private static func labels(_ method: GRPCMethod) -> PrometheusText.Labels {
         [("grpc_method", method.method), ("grpc_service", method.service), ("grpc_type", method.type)]
-    }
-}
-
-extension KVDMetrics {
-    /// grpc-go's names for the codes (`codes.Code.String()`), as the labels carry them.
-    static func name(_ code: GRPCStatus.Code) -> String {
-        switch code {
-        case .cancelled: "Canceled"
-        case .unknown: "Unknown"
-        case .invalidArgument: "InvalidArgument"
-        case .deadlineExceeded: "DeadlineExceeded"
-        case .notFound: "NotFound"
-        case .alreadyExists: "AlreadyExists"
-        case .permissionDenied: "PermissionDenied"
-        case .resourceExhausted: "ResourceExhausted"
-        case .failedPrecondition: "FailedPrecondition"
-        case .aborted: "Aborted"
-        case .outOfRange: "OutOfRange"
-        case .unimplemented: "Unimplemented"
-        case .internalError: "Internal"
-        case .unavailable: "Unavailable"
-        case .dataLoss: "DataLoss"
-        case .unauthenticated: "Unauthenticated"
-        case .ok: "OK"
-        }
     }
 }
 

@@ -1,3 +1,5 @@
+import CoreboxCore
+
 /// etcd's v2 keys API, the subset locksmith uses (GET/PUT/DELETE of single keys
 /// with `value`, `ttl`, `prevExist`, `prevIndex`, `prevValue`), kept in the v3
 /// store. Everything here is pure: a request and the key's current node give a
@@ -222,21 +224,21 @@ enum V2Keys {
 
     /// The event as etcd's v2 JSON; `wallNanoseconds` (Unix time) turns TTLs into expirations.
     static func json(_ event: Event, wallNanoseconds: Int64) -> String {
-        var fields = ["\"action\":" + JSON.string(event.action.rawValue), "\"node\":" + json(event.node, wallNanoseconds)]
+        var fields = ["\"action\":" + JSONString.quoted(event.action.rawValue), "\"node\":" + json(event.node, wallNanoseconds)]
         if let prevNode = event.prevNode { fields.append("\"prevNode\":" + json(prevNode, wallNanoseconds)) }
         return "{" + fields.joined(separator: ",") + "}\n"
     }
 
     static func json(_ failure: Failure) -> String {
-        "{\"errorCode\":\(failure.code),\"message\":\(JSON.string(failure.message)),\"cause\":\(JSON.string(failure.cause)),\"index\":\(failure.index)}\n"
+        "{\"errorCode\":\(failure.code),\"message\":\(JSONString.quoted(failure.message)),\"cause\":\(JSONString.quoted(failure.cause)),\"index\":\(failure.index)}\n"
     }
 
     /// etcd's NodeExtern field order; zero and absent fields are left out as its omitempty does.
     private static func json(_ node: Node, _ wallNanoseconds: Int64) -> String {
-        var fields = ["\"key\":" + JSON.string(node.key)]
-        if let value = node.value { fields.append("\"value\":" + JSON.string(value)) }
+        var fields = ["\"key\":" + JSONString.quoted(node.key)]
+        if let value = node.value { fields.append("\"value\":" + JSONString.quoted(value)) }
         if let ttl = node.ttl {
-            fields.append("\"expiration\":" + JSON.string(rfc3339(nanoseconds: wallNanoseconds + ttl * 1_000_000_000)))
+            fields.append("\"expiration\":" + JSONString.quoted(rfc3339(nanoseconds: wallNanoseconds + ttl * 1_000_000_000)))
             fields.append("\"ttl\":\(ttl)")
         }
         fields.append("\"modifiedIndex\":\(node.modifiedIndex)")
@@ -330,31 +332,5 @@ struct Form: Equatable, Sendable {
 
     static func == (lhs: Form, rhs: Form) -> Bool {
         lhs.pairs.elementsEqual(rhs.pairs) { $0 == $1 }
-    }
-}
-
-/// JSON strings as Go's encoding/json writes them (it escapes <, > and & too).
-enum JSON {
-    static func string(_ text: String) -> String {
-        var escaped = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case "<", ">", "&", "\u{2028}", "\u{2029}":
-                escaped += unicodeEscape(scalar.value)
-            default:
-                if scalar.value < 0x20 { escaped += unicodeEscape(scalar.value) } else { escaped.unicodeScalars.append(scalar) }
-            }
-        }
-        return escaped + "\""
-    }
-
-    private static func unicodeEscape(_ value: UInt32) -> String {
-        let hex = String(value, radix: 16)
-        return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
     }
 }

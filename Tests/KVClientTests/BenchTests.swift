@@ -37,7 +37,7 @@ struct BenchTests {
     }
 
     @Test func theReportReadsAsEtcdBenchmarksDoes() {
-        let report = BenchReport(latencies: (1...10).map { Double($0) / 1000 }, errors: ["Unavailable (14): no leader": 2], duration: 0.5)
+        let report = BenchReport(latencies: (1...10).map { Double($0) / 1000 }, errors: ["rpc error: code = Unavailable desc = no leader": 2], duration: 0.5)
         #expect(report.requestsPerSecond == 20)
         // Rank i of 10 is at i * 10 percent: 95% and above is never reached, and not printed.
         #expect(report.percentileLatencies == [0.002, 0.004, 0.006, 0.009, 0.010, 0, 0, 0])
@@ -72,7 +72,7 @@ struct BenchTests {
               90% in 0.0100 secs.
 
             Error distribution:
-              [2]\tUnavailable (14): no leader
+              [2]\trpc error: code = Unavailable desc = no leader
 
             """)
     }

@@ -46,7 +46,7 @@ struct LoadGeneratorTests {
             #expect(keys.allSatisfy { $0.count == 8 })
             // Key 3 is the varint 6: its put fails, and is reported as such.
             #expect(report.latencies.count == 599)
-            #expect(report.errors == ["unavailable (14): etcdserver: no leader": 1])
+            #expect(report.errors == ["rpc error: code = Unavailable desc = etcdserver: no leader": 1])
             #expect(received.mostInFlight.load(ordering: .relaxed) > 1, "clients run concurrently")
             #expect(received.mostInFlight.load(ordering: .relaxed) <= 16, "one request in flight per client")
         }

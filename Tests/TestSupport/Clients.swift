@@ -35,7 +35,7 @@ public enum Clients {
 
     /// One curl request to kvd's client port; `arguments` add the method, form or body.
     public static func curl(_ port: Int, _ path: String, _ arguments: [String] = []) async throws -> HTTPAnswer {
-        let run = try await run("/usr/bin/curl", ["-sS", "-i", "--max-time", "5"] + arguments + ["http://127.0.0.1:\(port)\(path)"])
+        let run = try await run("/usr/bin/curl", ["-sS", "-i", "--max-time", "20"] + arguments + ["http://127.0.0.1:\(port)\(path)"])
         guard run.status == 0, let split = run.stdout.range(of: "\r\n\r\n") else {
             throw CurlFailed(description: "curl exited \(run.status): \(run.stderr)")
         }

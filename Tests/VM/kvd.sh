@@ -1,7 +1,8 @@
 #!/bin/bash
 # kvd under systemd in the booted OS: kvd.service starts (READY after
-# recovery), the real etcdctl and kvd's own link talk to it, its log is in
-# the journal, SIGTERM stops it cleanly, and the data survives a restart.
+# recovery), the real etcdctl and kvctl talk to it and see each other's
+# writes, its log is in the journal, SIGTERM stops it cleanly, and the data
+# survives a restart.
 set -euo pipefail
 
 source "$VMTEST_DISK/checks.bash"
@@ -20,6 +21,11 @@ status=$(etcdctl endpoint status -w json)
 [[ $status == *'"version":"3.4.23"'* ]] && ok "endpoint status reports etcd 3.4.23" || fail "endpoint status: $status"
 member=$(etcdctl member list)
 [[ $member == *"$(cat /etc/machine-id)"* ]] && ok "member named after the machine id (ETCD_NAME=%m)" || fail "member list: $member"
+expect "kvctl get of etcdctl's put" "$(kvctl get /cluster/greeting --print-value-only)" hello
+expect "kvctl put" "$(kvctl put /cluster/from-kvctl yes)" OK
+expect "etcdctl get of kvctl's put" "$(etcdctl get /cluster/from-kvctl --print-value-only)" yes
+kvctl_status=$(kvctl endpoint status)
+[[ $kvctl_status == "127.0.0.1:2379, "*", 3.4.23, "* ]] && ok "kvctl endpoint status" || fail "kvctl endpoint status: $kvctl_status"
 [[ $(kvd --version) == "kvd Version: "* ]] && ok "kvd --version through its link" || fail "kvd --version: $(kvd --version 2>&1)"
 
 journal=$(journalctl -u kvd.service -o verbose --no-pager)
