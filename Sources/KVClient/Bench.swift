@@ -107,12 +107,12 @@ public struct BenchCommand: Sendable, Equatable {
         switch operation {
         case let .put(keySize, valueSize, keySpace, sequential):
             var generator = SystemRandomNumberGenerator()
-            let value = (0..<valueSize).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-            return { channel, index, done in
+            var template = Etcdserverpb_PutRequest()
+            template.value = .init((0..<valueSize).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+            return { [template] channel, index, done in
                 let number = sequential ? index % keySpace : Int.random(in: 0..<keySpace)
-                var request = Etcdserverpb_PutRequest()
+                var request = template
                 request.key = .init(Self.key(number, size: keySize))
-                request.value = .init(value)
                 channel.unary(KVPaths.put, request) { (result: Result<Etcdserverpb_PutResponse, GRPCStatus>) in
                     done(result.failure)
                 }

@@ -105,9 +105,10 @@ final class KVDMetrics: Sendable {
     private struct State {
         /// etcd: ExponentialBuckets(0.001, 2, 14), 1 ms to 8 s.
         var walFsync = Histogram(start: 0.001, factor: 2, count: 14)
-        var started: [GRPCMethod: Double] = [:]
-        var handled: [GRPCMethod: [String: Double]] = [:]
-        var handling: [GRPCMethod: Histogram] = [:]
+        /// By method path; labels are made from it when rendering, not per call.
+        var started: [String: Double] = [:]
+        var handled: [String: [GRPCStatus.Code: Double]] = [:]
+        var handling: [String: Histogram] = [:]
         var healthSuccesses: Double = 0
         var healthFailures: Double = 0
     }
@@ -126,19 +127,17 @@ final class KVDMetrics: Sendable {
     /// with, as grpc-prometheus does for etcd.
     func observe(_ methods: inout GRPCMethods) {
         methods.onStart = { [self] path in started(path) }
-        methods.onEnd = { [self] path, status, duration in handled(path, code: status.code.name, after: duration) }
+        methods.onEnd = { [self] path, status, duration in handled(path, code: status.code, after: duration) }
     }
 
     private func started(_ path: String) {
-        let method = Self.method(path)
-        state.withLock { $0.started[method, default: 0] += 1 }
+        state.withLock { $0.started[path, default: 0] += 1 }
     }
 
-    private func handled(_ path: String, code: String, after duration: Duration) {
-        let method = Self.method(path)
+    private func handled(_ path: String, code: GRPCStatus.Code, after duration: Duration) {
         state.withLock {
-            $0.handled[method, default: [:]][code, default: 0] += 1
-            $0.handling[method, default: Histogram(bounds: Histogram.defaultBounds)].observe(duration.seconds)
+            $0.handled[path, default: [:]][code, default: 0] += 1
+            $0.handling[path, default: Histogram(bounds: Histogram.defaultBounds)].observe(duration.seconds)
         }
     }
 
@@ -185,19 +184,20 @@ final class KVDMetrics: Sendable {
                         value: Double(max(0, store.compactedRevision)))
             text.family("etcd_debugging_mvcc_keys_total", .gauge, help: "Total number of keys.", value: Double(store.keyCount))
         }
-        let methods = state.started.keys.sorted { ($0.service, $0.method) < ($1.service, $1.method) }
+        // "/service/method" sorts as (service, method): "/" sorts before any name character.
+        let paths = state.started.keys.sorted()
         text.family("grpc_server_started_total", .counter, help: "Total number of RPCs started on the server.",
-                    samples: methods.map { (Self.labels($0), state.started[$0]!) })
+                    samples: paths.map { (Self.labels(Self.method($0)), state.started[$0]!) })
         text.family("grpc_server_handled_total", .counter,
                     help: "Total number of RPCs completed on the server, regardless of success or failure.",
-                    samples: methods.flatMap { method in
-                        (state.handled[method] ?? [:]).sorted { $0.key < $1.key }.map { code, count in
-                            (Self.labels(method) + [("grpc_code", code)], count)
+                    samples: paths.flatMap { path in
+                        (state.handled[path] ?? [:]).map { ($0.key.name, $0.value) }.sorted { $0.0 < $1.0 }.map { code, count in
+                            (Self.labels(Self.method(path)) + [("grpc_code", code)], count)
                         }
                     })
         text.histogram("grpc_server_handling_seconds",
                        help: "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
-                       series: methods.compactMap { method in state.handling[method].map { (Self.labels(method), $0) } })
+                       series: paths.compactMap { path in state.handling[path].map { (Self.labels(Self.method(path)), $0) } })
         return text.text
     }
 

@@ -72,7 +72,8 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
     public typealias Completion<T> = @Sendable (Result<T, ReplicationError>) -> Void
 
     private enum Request: Sendable {
-        case propose([UInt8], Completion<Machine.Output>)
+        /// The command, and its log encoding made on the caller's thread.
+        case propose(Machine.Command, [UInt8], Completion<Machine.Output>)
         case read(Completion<Machine>)
         case local(@Sendable (inout Machine) -> Void)
     }
@@ -114,7 +115,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
     /// Replicates `command`; once it is committed and applied, `completion`
     /// gets what applying it gave. The server's hot path: no task, no hop.
     public func propose(_ command: Machine.Command, completion: @escaping Completion<Machine.Output>) {
-        enqueue(.propose(Machine.encode(command), completion))
+        enqueue(.propose(command, Machine.encode(command), completion))
     }
 
     /// Gives `completion` the machine as of an index that includes every write
@@ -178,7 +179,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
 
     private static func fail(_ request: Request, _ error: ReplicationError) {
         switch request {
-        case .propose(_, let completion): completion(.failure(error))
+        case .propose(_, _, let completion): completion(.failure(error))
         case .read(let completion): completion(.failure(error))
         case .local: break
         }
@@ -193,6 +194,10 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
         var applied: UInt64
         var nextRequestID: UInt64 = 1
         var waitingWrites: [UInt64: Completion<Machine.Output>] = [:]
+        /// Commands this member appended as leader, by log index, with the
+        /// term they were appended in: applied as they are, not decoded back
+        /// from the entry, unless another leader's entry replaced them.
+        var proposed: [UInt64: (term: UInt64, command: Machine.Command)] = [:]
         var waitingReadIndex: [UInt64: Completion<Machine>] = [:]
         /// Reads whose index is known, waiting for the machine to catch up.
         var waitingApply: [(index: UInt64, completion: Completion<Machine>)] = []
@@ -254,9 +259,10 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
                 nextRequestID += 1
                 do {
                     switch request {
-                    case .propose(let command, let completion):
-                        try raft.propose(RequestEnvelope.encode(id: id, command: command))
+                    case .propose(let command, let encoded, let completion):
+                        try raft.propose(RequestEnvelope.encode(id: id, command: encoded))
                         waitingWrites[id] = completion
+                        if raft.role == .leader { proposed[raft.lastIndex] = (raft.term, command) }
                     case .read(let completion):
                         try raft.readIndex(context: RequestEnvelope.encode(id: id, command: []))
                         waitingReadIndex[id] = completion
@@ -314,12 +320,14 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
             applied = entry.index
             // Empty entries are the ones a new leader appends to commit its term.
             guard !entry.data.isEmpty else { return }
-            guard let envelope = RequestEnvelope.decode(entry.data), let command = Machine.decode(envelope.command) else {
+            let local = proposed.removeValue(forKey: entry.index).flatMap { $0.term == entry.term ? $0.command : nil }
+            guard let id = RequestEnvelope.id(of: entry.data),
+                  let command = local ?? RequestEnvelope.decode(entry.data).flatMap({ Machine.decode($0.command) }) else {
                 preconditionFailure("kvd: log entry \(entry.index) holds no command this server wrote")
             }
             let output = machine.apply(command, index: entry.index)
             node.onApply(output, entry.index)
-            waitingWrites.removeValue(forKey: envelope.id)?(.success(output))
+            waitingWrites.removeValue(forKey: id)?(.success(output))
         }
 
         private func answerReads() {
@@ -367,6 +375,7 @@ public final class ReplicatedNode<Machine: ReplicatedStateMachine>: Sendable {
             for completion in waitingReadIndex.values { completion(.failure(.noLeader)) }
             waitingWrites.removeAll()
             waitingReadIndex.removeAll()
+            proposed.removeAll()
         }
 
         private func failAll(_ requests: [Request], _ error: ReplicationError) {
@@ -392,6 +401,11 @@ enum RequestEnvelope {
         var writer = ByteWriter()
         writer.append(id)
         return writer.bytes + command
+    }
+
+    static func id(of bytes: [UInt8]) -> UInt64? {
+        var reader = ByteReader(bytes)
+        return reader.uint64()
     }
 
     static func decode(_ bytes: [UInt8]) -> (id: UInt64, command: [UInt8])? {
