@@ -31,9 +31,11 @@ let package = Package(
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CYaml", providers: [.apt(["libyaml-dev"])]),
         .target(name: "CCoreboxShims", linkerSettings: [.linkedLibrary("dl")]),
+        // CRC-32C with the CPU's instruction (CoreboxCore's CRC32C uses it when there).
+        .target(name: "CCRC32C"),
 
-        // Pure: layout, config files, applet registry, error types.
-        .target(name: "CoreboxCore"),
+        // Pure: layout, config files, applet registry, error types, checksums.
+        .target(name: "CoreboxCore", dependencies: ["CCRC32C"]),
         .target(name: "Raft"),
         // Effects: syscalls, files, journal, sd_notify, sd-bus, HTTP.
         .target(

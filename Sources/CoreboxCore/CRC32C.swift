@@ -1,6 +1,8 @@
-/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), computed with
-/// slicing-by-8 tables: the checksum of WAL records, snapshot files and
-/// etcd's HashKV.
+import CCRC32C
+
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78): the checksum of
+/// WAL records, snapshot files and etcd's HashKV. The CPU's `crc32`
+/// instruction computes it where there is one, slicing-by-8 tables elsewhere.
 public struct CRC32C: Sendable {
     /// The checksum of everything given to `update` so far.
     public private(set) var value: UInt32 = 0
@@ -16,6 +18,15 @@ public struct CRC32C: Sendable {
     /// record's seed is the previous record's checksum, so the chain breaks
     /// when a record goes missing or moves.
     public static func checksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        guard hardware, let base = bytes.baseAddress else { return tableChecksum(bytes, seed: seed) }
+        return ~corebox_crc32c_update(~seed, base, bytes.count)
+    }
+
+    /// The CPU computes it (SSE 4.2) about ten times faster than the tables.
+    static let hardware = corebox_crc32c_available() != 0
+
+    /// The same checksum from the tables, eight bytes a step.
+    static func tableChecksum(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         var crc = ~seed
         var offset = 0
         tables.withUnsafeBufferPointer { t in

@@ -31,8 +31,9 @@ public final class GRPCChannel: Sendable {
         // grpc-go servers (etcd) ping for every window of data they send, to
         // estimate bandwidth: far over NIO's default flood limit of 200 per
         // 30 s, which guards servers against clients, not a client against
-        // the server it chose.
-        connection.controlFrameRateLimit.maximumCount = 1 << 30
+        // the server it chose. 200 within a millisecond is a flood still.
+        // (The limit's count sizes a buffer: raising it instead allocates.)
+        connection.controlFrameRateLimit.windowLength = .milliseconds(1)
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(timeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)

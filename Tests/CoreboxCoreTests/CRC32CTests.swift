@@ -1,4 +1,4 @@
-import CoreboxCore
+@testable import CoreboxCore
 import Testing
 
 @Suite struct CRC32CTests {
@@ -20,6 +20,24 @@ import Testing
             running.update(bytes[..<split])
             running.update(bytes[split...].lazy.map { $0 })
             #expect(running.value == CRC32C.checksum(bytes))
+        }
+    }
+}
+
+extension CRC32CTests {
+    /// The CPU's instruction and the tables give the same checksums, at every
+    /// length around the eight-byte steps and from any seed.
+    @Test func theInstructionAndTheTablesAgree() {
+        #if arch(x86_64)
+        #expect(CRC32C.hardware, "x86-64 machines here have SSE 4.2")
+        #endif
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<4099).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for length in Array(0...33) + [1000, 4096, 4099] {
+            let seed = UInt32.random(in: 0...UInt32.max, using: &generator)
+            bytes.prefix(length).withUnsafeBytes { buffer in
+                #expect(CRC32C.checksum(buffer, seed: seed) == CRC32C.tableChecksum(buffer, seed: seed), "length \(length)")
+            }
         }
     }
 }
