@@ -101,7 +101,13 @@ import TestSupport
         for round in 0..<5 {
             let server = try await Server(directory: data, extra: ["--snapshot-count", "500"])
             let writers = try ChildProcess("/usr/bin/python3", ["-c", Self.writers, "\(server.port)", "r\(round)"])
-            try await Task.sleep(for: .milliseconds(Int.random(in: 600...1500)))
+            // The kill comes at a random moment once writes flow (python takes
+            // its time to import grpc on a busy machine).
+            let flowing = ContinuousClock.now + .seconds(20)
+            while !writers.stdout.contains("ACK "), writers.isRunning, ContinuousClock.now < flowing {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 300...1200)))
             server.child.stop()
             _ = try await writers.exitStatus(within: .seconds(20))
             let acks = writers.stdout.split(separator: "\n").filter { $0.hasPrefix("ACK ") }
