@@ -1,3 +1,4 @@
+import CoreboxCore
 import GRPCWire
 import Synchronization
 
@@ -124,8 +125,4 @@ public enum LoadGenerator {
             }
         }
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -1,3 +1,4 @@
+import CoreboxCore
 import Glibc
 import GRPCWire
 import MVCC
@@ -218,8 +219,4 @@ final class KVDMetrics: Sendable {
     private static func labels(_ method: GRPCMethod) -> PrometheusText.Labels {
         [("grpc_method", method.method), ("grpc_service", method.service), ("grpc_type", method.type)]
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(nanoseconds) / 1e9 }
 }
