@@ -70,6 +70,8 @@ let package = Package(
         // The kvctl applet (docs/kvctl.md): etcdctl's commands and a load generator, on GRPCWire's client.
         .target(name: "KVClient", dependencies: ["CoreboxCore", "CoreboxSystem", "GRPCWire", "EtcdAPI"]),
         .target(name: "MVCC", dependencies: ["CoreboxCore"]),
+        // YAML text to nodes with their line and column, on libyaml's event API (cloud-config's parser).
+        .target(name: "YAML", dependencies: ["CYaml"]),
         // etcd 3.4's gRPC API: our .proto files and the messages generated from them
         // (scripts/generate-protos).
         .target(
@@ -113,6 +115,7 @@ let package = Package(
         .testTarget(name: "MVCCTests", dependencies: ["MVCC", "CoreboxCore"]),
         .testTarget(name: "GRPCWireTests", dependencies: ["GRPCWire"]),
         .testTarget(name: "KVClientTests", dependencies: ["KVClient", "EtcdAPI"]),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdGRPCStubs"]),
     ],
     swiftLanguageModes: [.v6]
