@@ -72,6 +72,8 @@ let package = Package(
         .target(name: "MVCC", dependencies: ["CoreboxCore"]),
         // YAML text to nodes with their line and column, on libyaml's event API (cloud-config's parser).
         .target(name: "YAML", dependencies: ["CYaml"]),
+        // cloud-config (docs/cloud-init.md): pure; user-data kinds so far.
+        .target(name: "CloudConfig", dependencies: ["YAML"]),
         // etcd 3.4's gRPC API: our .proto files and the messages generated from them
         // (scripts/generate-protos).
         .target(
@@ -116,6 +118,7 @@ let package = Package(
         .testTarget(name: "GRPCWireTests", dependencies: ["GRPCWire"]),
         .testTarget(name: "KVClientTests", dependencies: ["KVClient", "EtcdAPI"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        .testTarget(name: "CloudConfigTests", dependencies: ["CloudConfig"]),
         .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdGRPCStubs"]),
     ],
     swiftLanguageModes: [.v6]
