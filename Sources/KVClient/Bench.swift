@@ -113,7 +113,7 @@ public struct BenchCommand: Sendable, Equatable {
                 let number = sequential ? index % keySpace : Int.random(in: 0..<keySpace)
                 var request = template
                 request.key = .init(Self.key(number, size: keySize))
-                channel.unary(KVPaths.put, request) { (result: Result<Etcdserverpb_PutResponse, GRPCStatus>) in
+                channel.unary(EtcdRPC.put.path, request) { (result: Result<Etcdserverpb_PutResponse, GRPCStatus>) in
                     done(result.failure)
                 }
             }
@@ -123,7 +123,7 @@ public struct BenchCommand: Sendable, Equatable {
             request.rangeEnd = .init(end.utf8)
             request.serializable = serializable
             return { [request] channel, _, done in
-                channel.unary(KVPaths.range, request) { (result: Result<Etcdserverpb_RangeResponse, GRPCStatus>) in
+                channel.unary(EtcdRPC.range.path, request) { (result: Result<Etcdserverpb_RangeResponse, GRPCStatus>) in
                     done(result.failure)
                 }
             }
@@ -144,12 +144,6 @@ public struct BenchCommand: Sendable, Equatable {
         }
         return key
     }
-}
-
-/// The KV service's method paths.
-enum KVPaths {
-    static let put = "/etcdserverpb.KV/Put"
-    static let range = "/etcdserverpb.KV/Range"
 }
 
 extension Result {
