@@ -30,6 +30,7 @@ let package = Package(
         .systemLibrary(name: "CSeccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CYaml", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CCoreboxShims", linkerSettings: [.linkedLibrary("dl")]),
         // CRC-32C with the CPU's instruction (CoreboxCore's CRC32C uses it when there).
         .target(name: "CCRC32C"),
@@ -72,8 +73,12 @@ let package = Package(
         .target(name: "MVCC", dependencies: ["CoreboxCore"]),
         // YAML text to nodes with their line and column, on libyaml's event API (cloud-config's parser).
         .target(name: "YAML", dependencies: ["CYaml"]),
-        // cloud-config (docs/cloud-init.md): pure; user-data kinds so far.
-        .target(name: "CloudConfig", dependencies: ["YAML"]),
+        // cloud-config (docs/cloud-init.md), pure: user-data, the schema and its
+        // report, metadata, and the planner (config + system snapshot -> steps).
+        .target(name: "CloudConfig", dependencies: ["CoreboxCore", "YAML", "CZlib"]),
+        // The cloud-init applet: datasources, the snapshot of the system, the
+        // applier (files, accounts, systemd over D-Bus), per-instance state.
+        .target(name: "CloudInit", dependencies: ["CoreboxCore", "CoreboxSystem", "CloudConfig"]),
         // etcd 3.4's gRPC API: our .proto files and the messages generated from them
         // (scripts/generate-protos).
         .target(
@@ -118,7 +123,8 @@ let package = Package(
         .testTarget(name: "GRPCWireTests", dependencies: ["GRPCWire"]),
         .testTarget(name: "KVClientTests", dependencies: ["KVClient", "EtcdAPI"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
-        .testTarget(name: "CloudConfigTests", dependencies: ["CloudConfig"]),
+        .testTarget(name: "CloudConfigTests", dependencies: ["CloudConfig", "YAML"], exclude: ["Corpus"]),
+        .testTarget(name: "CloudInitTests", dependencies: ["CloudInit", "CloudConfig", "CoreboxSystem", "CoreboxCore", "TestSupport"]),
         .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdGRPCStubs"]),
     ],
     swiftLanguageModes: [.v6]
