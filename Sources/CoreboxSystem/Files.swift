@@ -29,14 +29,17 @@ public enum Files {
     /// Replaces the file at `path` so that a crash leaves either the old or
     /// the new contents: write a temporary file beside it, fsync it, rename it
     /// over the target, then fsync the directory so the rename is durable.
-    public static func writeAtomically(_ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = 0o644) throws(SystemError) {
-        try writeAtomically(path, mode: mode) { write throws(SystemError) in try write(Array(bytes)) }
+    /// With an `owner`, the file gets it before it takes the path (-1 keeps a half).
+    public static func writeAtomically(
+        _ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = 0o644, owner: (uid: uid_t, gid: gid_t)? = nil
+    ) throws(SystemError) {
+        try writeAtomically(path, mode: mode, owner: owner) { write throws(SystemError) in try write(Array(bytes)) }
     }
 
     /// `writeAtomically` of what `produce` passes to `write`, piece after
     /// piece: a large file is written as it is made, never held whole.
     public static func writeAtomically(
-        _ path: String, mode: mode_t = 0o644,
+        _ path: String, mode: mode_t = 0o644, owner: (uid: uid_t, gid: gid_t)? = nil,
         _ produce: (_ write: ([UInt8]) throws(SystemError) -> Void) throws(SystemError) -> Void
     ) throws(SystemError) {
         let directory = parentDirectory(of: path)
@@ -48,6 +51,7 @@ public enum Files {
             defer { Syscall.close(fd) }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             try produce { chunk throws(SystemError) in try Syscall.writeAll(fd, chunk, path: temporary) }
+            if let owner { try Syscall.retrying("fchown", temporary) { fchown(fd, owner.uid, owner.gid) } }
             try Syscall.fchmod(fd, mode, path: temporary)
             try Syscall.fsync(fd, path: temporary)
         } catch {
