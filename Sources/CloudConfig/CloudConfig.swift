@@ -51,6 +51,11 @@ public struct CloudConfig: Equatable, Sendable {
     public struct Variable: Equatable, Sendable {
         public var name: String
         public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
     }
 
     /// The drop-in a `coreos` service section becomes.

@@ -13,6 +13,12 @@ public struct Accounts: Equatable, Sendable {
         public var uid: UInt32
         public var gid: UInt32
         public var home: String
+
+        public init(uid: UInt32, gid: UInt32, home: String) {
+            self.uid = uid
+            self.gid = gid
+            self.home = home
+        }
     }
 
     public var users: [String: User] = [:]
