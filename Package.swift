@@ -101,7 +101,7 @@ let package = Package(
 
         .executableTarget(
             name: "corebox",
-            dependencies: ["CoreboxCore", "CoreboxSystem", "KVServer", "KVClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CoreboxCore", "CoreboxSystem", "KVServer", "KVClient", "CloudInit", .product(name: "Logging", package: "swift-log")],
             // A position-dependent executable has almost no load-time relocations
             // (21,589 -> 347): every exec of every applet starts faster
             // (docs/ARCHITECTURE.md, "Start-up cost").
@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "RaftTests", dependencies: ["Raft"]),
         .testTarget(
             name: "CoreboxSystemTests",
-            dependencies: ["CoreboxSystem", "CoreboxCore", "CSystemd", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CoreboxSystem", "CoreboxCore", "CSystemd", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "CoreboxCLITests", dependencies: ["CoreboxCore", "TestSupport"]),
         .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "CoreboxSystem", "CoreboxCore"]),

@@ -1,5 +1,165 @@
+import CloudConfig
 import CoreboxCore
+import CoreboxSystem
+import Glibc
+import Logging
 
 /// The `cloud-init` applet (alias `coreos-cloudinit`): fetch user-data,
-/// validate it whole, plan, then apply (docs/cloud-init.md).
-public enum CloudInitApplet {}
+/// validate it whole, plan, then apply (docs/cloud-init.md). Nothing is
+/// touched unless the whole config validated and planned.
+public enum CloudInitApplet {
+    public static func main(_ context: AppletContext) -> Int32 {
+        let options: Options
+        do {
+            options = try Options(context.arguments)
+        } catch {
+            Console.error("\(context.name): \(error)\n\(Options.usage)")
+            return 2
+        }
+        if options.version {
+            Console.out("\(context.name) \(Corebox.version)\n")
+            return 0
+        }
+        let sources = options.datasources(context.environment)
+        guard !sources.isEmpty else {
+            Console.out("Provide at least one of --from-file, --from-configdrive, --from-nocloud, --from-ec2-metadata, --from-url or --from-proc-cmdline\n")
+            return 2
+        }
+        let logger = Logger(label: "cloud-init")
+        return Run(options: options, layout: context.layout, environment: context.environment, logger: logger).main(sources)
+    }
+}
+
+/// coreos-cloudinit's flags, with Go's flag syntax (`-flag`, `--flag`,
+/// `-flag=value`, `-flag value`), and ours.
+struct Options {
+    var version = false
+    var ignoreFailure = false
+    var validate = false
+    var dryRun = false
+    var json = false
+    var fromFile: String?
+    var fromURL: String?
+    var fromConfigDrive: String?
+    var fromNoCloud: String?
+    var fromEC2: String?
+    var fromProcCmdline = false
+    var workspace: String?
+    var unitTimeout: Duration = .seconds(90)
+
+    static let usage = """
+        usage: cloud-init [flags]
+          -from-file PATH          read user-data from a file
+          -from-url URL            fetch user-data (retried; 404 is no user-data)
+          -from-configdrive DIR    an OpenStack config drive (openstack/latest)
+          -from-nocloud DIR        a NoCloud seed (user-data, meta-data)
+          -from-ec2-metadata URL   an EC2 metadata service
+          -from-proc-cmdline       cloud-config-url= on the kernel command line
+          -validate                report on the user-data, change nothing
+          -dry-run                 print the plan (files as diffs), change nothing
+          -output text|json        the report's format
+          -ignore-failure          exit 0 even if user-data was malformed
+          -unit-timeout DURATION   the longest wait for one unit command (90s)
+          -workspace DIR           accepted for compatibility; state is in /var/lib/cloud-init
+          -ssh-key-name NAME       accepted for compatibility
+          -oem ec2-compat          the EC2 metadata service and /media/configdrive
+          -version                 print the version
+        """
+
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(_ arguments: [String]) throws(Invalid) {
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            guard argument.hasPrefix("-"), argument != "-", argument != "--" else {
+                throw Invalid(description: "unexpected argument \"\(argument)\"")
+            }
+            var name = String(argument.drop { $0 == "-" })
+            var value: String?
+            if let equals = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            func text() throws(Invalid) -> String {
+                if let value { return value }
+                guard let next = rest.popFirst() else { throw Invalid(description: "flag needs an argument: -\(name)") }
+                return next
+            }
+            func flag() throws(Invalid) -> Bool {
+                switch value {
+                case nil, "1", "t", "T", "true", "TRUE", "True": return true
+                case "0", "f", "F", "false", "FALSE", "False": return false
+                default: throw Invalid(description: "invalid boolean value \"\(value!)\" for -\(name)")
+                }
+            }
+            switch name {
+            case "version": version = try flag()
+            case "ignore-failure": ignoreFailure = try flag()
+            case "validate": validate = try flag()
+            case "dry-run": dryRun = try flag()
+            case "from-proc-cmdline": fromProcCmdline = try flag()
+            case "from-file": fromFile = try text()
+            case "from-url": fromURL = try text()
+            case "from-configdrive": fromConfigDrive = try text()
+            case "from-nocloud": fromNoCloud = try text()
+            case "from-ec2-metadata": fromEC2 = try text()
+            case "workspace": workspace = try text()
+            case "ssh-key-name": _ = try text()
+            case "output":
+                switch try text() {
+                case "text": json = false
+                case "json": json = true
+                case let other: throw Invalid(description: "invalid value \"\(other)\" for -output (text or json)")
+                }
+            case "unit-timeout":
+                let text = try text()
+                guard let duration = Duration(goText: text) else { throw Invalid(description: "invalid duration \"\(text)\" for -unit-timeout") }
+                unitTimeout = duration
+            case "oem":
+                let oem = try text()
+                guard oem == "ec2-compat" else { throw Invalid(description: "Invalid option to -oem: \"\(oem)\". Supported options: [\"ec2-compat\"]") }
+                fromEC2 = fromEC2 ?? "http://169.254.169.254/"
+                fromConfigDrive = fromConfigDrive ?? "/media/configdrive"
+            default: throw Invalid(description: "flag provided but not defined: -\(name)")
+            }
+        }
+    }
+
+    /// In coreos-cloudinit's order; the first available one is used.
+    func datasources(_ environment: [String: String]) -> [any Datasource] {
+        var sources: [any Datasource] = []
+        if let fromFile { sources.append(FileDatasource(path: fromFile)) }
+        if let fromURL { sources.append(URLDatasource(url: fromURL)) }
+        if let fromConfigDrive { sources.append(ConfigDriveDatasource(root: fromConfigDrive)) }
+        if let fromNoCloud { sources.append(NoCloudDatasource(root: fromNoCloud)) }
+        if let fromEC2 { sources.append(EC2Datasource(url: fromEC2)) }
+        if fromProcCmdline { sources.append(ProcCmdlineDatasource()) }
+        return sources
+    }
+}
+
+extension Duration {
+    /// `90s`, `2m`, `1m30s`, `500ms`: Go's duration syntax, the units that matter here.
+    init?(goText text: String) {
+        var total = Duration.zero
+        var rest = Substring(text)
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isNumber }
+            guard let number = Int64(digits) else { return nil }
+            rest = rest.dropFirst(digits.count)
+            let unit = rest.prefix { $0.isLetter }
+            rest = rest.dropFirst(unit.count)
+            switch unit {
+            case "ms": total += .milliseconds(number)
+            case "s": total += .seconds(number)
+            case "m": total += .seconds(number * 60)
+            case "h": total += .seconds(number * 3600)
+            default: return nil
+            }
+        }
+        self = total
+    }
+}

@@ -1,3 +1,4 @@
+import CloudInit
 import CoreboxCore
 import KVClient
 import KVServer
@@ -6,6 +7,8 @@ import KVServer
 /// link per entry (a test keeps the two in step). An applet is listed here
 /// only once it does its job.
 let applets = AppletTable([
+    Applet(name: "cloud-init", summary: "first-boot provisioning from cloud-config (coreos-cloudinit compatible)", main: CloudInitApplet.main),
+    Applet(name: "coreos-cloudinit", summary: "alias of cloud-init", main: CloudInitApplet.main),
     Applet(name: "kvctl", summary: "etcdctl-compatible client for kvd and etcd", main: KVCtlApplet.main),
     Applet(name: "kvd", summary: "etcd-compatible key-value server (Raft, etcd v3 API)", main: KVDApplet.main),
 ])

@@ -1,6 +1,7 @@
 import CoreboxCore
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 @testable import CoreboxSystem
 

@@ -1,5 +1,6 @@
 import CoreboxCore
 import Glibc
+import TestSupport
 import Testing
 @testable import CoreboxSystem
 
