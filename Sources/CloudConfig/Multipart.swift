@@ -31,11 +31,11 @@ public enum MultipartUserData {
 
     /// The parts of `bytes`, in order.
     public static func parts(_ bytes: [UInt8]) throws(ContentError) -> [Part] {
-        let lines = Line.split(bytes)
-        let document = Document(bytes: bytes, lines: lines)
         guard isMultipart(bytes) else {
             throw ContentError("multipart: no multipart Content-Type header at the top", line: 1)
         }
+        let lines = Line.split(bytes)
+        let document = Document(bytes: bytes, lines: lines)
         let (fields, bodyStart) = try document.headers(in: 0..<lines.count, of: "the message")
         let contentType = fields.first { $0.name == "content-type" }!
         var parts: [Part] = []
@@ -200,12 +200,15 @@ private struct Document {
     /// One part between two delimiters; the line break before the second
     /// belongs to the delimiter, not the body.
     func collectPart(in range: Range<Int>, into parts: inout [MultipartUserData.Part]) throws(ContentError) {
-        let startsWithHeader = range.first.map { HeaderField(lines[$0].text(in: bytes)) != nil } ?? false
-        // A part without headers is plain text from its first line (as cloud-init takes it).
-        let (fields, bodyStart) = startsWithHeader ? try headers(in: range, of: "the part") : ([], range.lowerBound)
+        let firstLine = range.first.map { lines[$0].text(in: bytes) }
+        let hasHeaderBlock = firstLine.map { $0.isEmpty || HeaderField($0) != nil } ?? false
+        // A part that starts with neither headers nor the blank line after
+        // them is plain text from its first line (as cloud-init takes it).
+        let (fields, bodyStart) = hasHeaderBlock ? try headers(in: range, of: "the part") : ([], range.lowerBound)
         let type = MediaType(fields.value(of: "content-type") ?? "text/plain")
         let bodyLines = bodyStart..<range.upperBound
-        let line = bodyLines.isEmpty ? lines[range.lowerBound - 1].number + 1 : lines[bodyStart].number
+        // An empty body is reported at the delimiter that ends it.
+        let line = lines[bodyStart].number
         let transferEncoding = fields.value(of: "content-transfer-encoding")?.lowercased() ?? "7bit"
 
         if type.name.hasPrefix("multipart/"), ["7bit", "8bit", "binary"].contains(transferEncoding) {
