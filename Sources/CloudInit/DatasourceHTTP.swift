@@ -53,7 +53,7 @@ public struct HTTPFetcher: Sendable {
             if attempt > 1, let delay = delays.next() { pause(delay) }
             let response: HTTPResponse
             do {
-                response = try HTTPClient.perform(HTTPRequest(url: url, timeout: timeout))
+                response = try HTTPClient.perform(HTTPRequest(url: url, timeout: timeout, followRedirects: true))
             } catch {
                 lastFailure = error.description
                 continue
@@ -71,7 +71,7 @@ public struct HTTPFetcher: Sendable {
     /// The status of one GET, or nil when none came: a probe for availability, never retried.
     public func status(_ url: String) -> Int? {
         guard (try? Self.validate(url)) != nil else { return nil }
-        return try? HTTPClient.perform(HTTPRequest(url: url, timeout: timeout)).status
+        return try? HTTPClient.perform(HTTPRequest(url: url, timeout: timeout, followRedirects: true)).status
     }
 
     private static func validate(_ url: String) throws(DatasourceError) {

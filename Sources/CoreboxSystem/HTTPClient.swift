@@ -9,13 +9,19 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]?
     /// Seconds for the whole transfer; 0 waits forever.
     public var timeout: Int
+    /// Follow up to 10 redirects, as Go's client does (the metadata services' peers).
+    public var followRedirects: Bool
 
-    public init(method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil, timeout: Int = 30) {
+    public init(
+        method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
+        timeout: Int = 30, followRedirects: Bool = false
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.followRedirects = followRedirects
     }
 }
 
@@ -71,6 +77,10 @@ public enum HTTPClient {
                     set(handle, CURLOPT_TIMEOUT, request.timeout)
                     set(handle, CURLOPT_HTTPHEADER, headerList)
                     if request.method == "HEAD" { set(handle, CURLOPT_NOBODY, 1) }
+                    if request.followRedirects {
+                        set(handle, CURLOPT_FOLLOWLOCATION, 1)
+                        set(handle, CURLOPT_MAXREDIRS, 10)
+                    }
                     if request.body != nil {
                         set(handle, CURLOPT_POSTFIELDS, upload.baseAddress ?? UnsafeRawPointer(url))
                         set(handle, CURLOPT_POSTFIELDSIZE, upload.count)

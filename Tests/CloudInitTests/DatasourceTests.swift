@@ -23,6 +23,12 @@ final class RouteServer {
                     code, body = 200, route
                 elif isinstance(route, dict) and "status" in route:
                     code, body = route["status"], "status"
+                elif isinstance(route, dict) and "redirect" in route:
+                    self.send_response(302)
+                    self.send_header("Location", route["redirect"])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 elif isinstance(route, dict):
                     code, body = (503, "busy") if hits[self.path] <= route["fail"] else (200, route["body"])
                 data = body.encode()
@@ -156,11 +162,15 @@ struct RemoteDatasourceTests {
             "/busy": ["status": 503],
             "/flaky": ["fail": 2, "body": "third time"],
             "/too-flaky": ["fail": 3, "body": "never seen"],
+            "/moved": ["redirect": "/user-data"],
         ])
         let source = URLDatasource(url: server.base + "/user-data", fetcher: quickFetcher)
         #expect(source.kind == "url")
         #expect(source.isAvailable())
         #expect(try source.fetchUserData() == Array("#cloud-config\nhostname: web\n".utf8))
+
+        // Redirects are followed, as Go's client follows them.
+        #expect(try URLDatasource(url: server.base + "/moved", fetcher: quickFetcher).fetchUserData() == Array("#cloud-config\nhostname: web\n".utf8))
 
         let missing = URLDatasource(url: server.base + "/missing", fetcher: quickFetcher)
         #expect(missing.isAvailable(), "a 404 is an answer")
