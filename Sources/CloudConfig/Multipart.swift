@@ -16,6 +16,13 @@ public enum MultipartUserData {
         public var body: [UInt8]
         /// The 1-based line of the original text where the body starts, for reports.
         public var line: Int
+
+        public init(contentType: String, fileName: String? = nil, body: [UInt8], line: Int) {
+            self.contentType = contentType
+            self.fileName = fileName
+            self.body = body
+            self.line = line
+        }
     }
 
     /// Whether `bytes` opens with a header block whose Content-Type is multipart.

@@ -6,17 +6,17 @@ public struct PlanInput: Sendable {
     public var config: CloudConfig
     /// `COREOS_PUBLIC_IPV4`... for /etc/environment, from the metadata.
     public var environment: [CloudConfig.Variable]
-    /// A `#!` user-data script, run once per instance.
-    public var script: [UInt8]?
+    /// The `#!` user-data scripts (one, or one per MIME part), run once per instance.
+    public var scripts: [[UInt8]]
     public var instanceID: String
     /// No earlier run for this instance completed: users and scripts are due.
     public var firstRunOfInstance: Bool
 
-    public init(config: CloudConfig, environment: [CloudConfig.Variable] = [], script: [UInt8]? = nil,
+    public init(config: CloudConfig, environment: [CloudConfig.Variable] = [], scripts: [[UInt8]] = [],
                 instanceID: String, firstRunOfInstance: Bool) {
         self.config = config
         self.environment = environment
-        self.script = script
+        self.scripts = scripts
         self.instanceID = instanceID
         self.firstRunOfInstance = firstRunOfInstance
     }
@@ -83,7 +83,7 @@ private struct Run {
         let wroteEnvironment = planFiles()
         if !wroteEnvironment { planEnvironment() }
         planUnits()
-        planScript()
+        planScripts()
     }
 
     // MARK: host name
@@ -328,13 +328,16 @@ private struct Run {
         }
     }
 
-    // MARK: script
+    // MARK: scripts
 
-    mutating func planScript() {
-        guard let script = input.script, input.firstRunOfInstance else { return }
-        let path = Planner.target.cloudInitState + "/instances/\(input.instanceID)/user-data"
-        write(path, script, mode: 0o700, secret: true)
-        steps.append(.runScript(unit: "coreos-cloudinit-user-data.service", path: path))
+    mutating func planScripts() {
+        guard input.firstRunOfInstance else { return }
+        for (index, script) in input.scripts.enumerated() {
+            let name = input.scripts.count == 1 ? "user-data" : "user-data-\(index + 1)"
+            let path = Planner.target.cloudInitState + "/instances/\(input.instanceID)/\(name)"
+            write(path, script, mode: 0o700, secret: true)
+            steps.append(.runScript(unit: "coreos-cloudinit-\(name).service", path: path))
+        }
     }
 
     // MARK: the write rule

@@ -12,10 +12,10 @@ struct Run {
     let logger: Logger
 
     /// User-data made ready for planning: the cloud-config parts merged and
-    /// the script, or the report that stops everything.
+    /// the scripts, or the report that stops everything.
     struct UserData {
         var config = CloudConfig()
-        var script: [UInt8]?
+        var scripts: [[UInt8]] = []
         var report = Report()
         var ignition = false
     }
@@ -69,7 +69,7 @@ struct Run {
         let firstRun = (try? Files.readIfPresent(instanceDirectory + "/done")) == nil
         let input = PlanInput(
             config: userData.config, environment: substitutions.environmentVariables.map { .init(name: $0.name, value: $0.value) },
-            script: userData.script, instanceID: Self.fileName(instanceID), firstRunOfInstance: firstRun)
+            scripts: userData.scripts, instanceID: Self.fileName(instanceID), firstRunOfInstance: firstRun)
         let systemd = layout.root.isEmpty ? try? SystemdManager(bus: Bus.system()) : nil
 
         let plan: Plan
@@ -111,22 +111,29 @@ struct Run {
     /// Classifies user-data and reads every cloud-config part of it.
     static func read(_ bytes: [UInt8]) -> UserData {
         var userData = UserData()
-        let parts: [(body: [UInt8], line: Int)]
+        let parts: [MultipartUserData.Part]
         if MultipartUserData.isMultipart(bytes) {
             do {
-                parts = try MultipartUserData.parts(bytes).map { ($0.body, $0.line) }
+                parts = try MultipartUserData.parts(bytes)
             } catch {
-                userData.report = Report([Diagnostic(.error, "\(error)", at: .init(line: 1, column: 1))])
+                userData.report = Report([Diagnostic(.error, error.message, at: .init(line: error.line ?? 1, column: 1))])
                 return userData
             }
         } else {
-            parts = [(bytes, 1)]
+            parts = [MultipartUserData.Part(contentType: "text/plain", body: bytes, line: 1)]
         }
         var diagnostics: [Diagnostic] = []
-        for (body, line) in parts {
-            switch try? UserDataKind.of(body) {
+        for part in parts {
+            let (body, line) = (part.body, part.line)
+            // A part's declared type counts; a plain one is told by its first line.
+            let declared: UserDataKind? = switch part.contentType {
+            case "text/cloud-config": .cloudConfig
+            case "text/x-shellscript": .script
+            default: nil
+            }
+            switch declared ?? (try? UserDataKind.of(body)) {
             case .empty?: continue
-            case .script?: userData.script = body
+            case .script?: userData.scripts.append(body)
             case .ignition?: userData.ignition = true
             case .cloudConfig?:
                 let (report, document) = Validator.validate(body)
@@ -183,7 +190,9 @@ struct Run {
         let json = "{\"instance_id\":" + JSONString.quoted(instanceID) + ",\"datasource\":" + JSONString.quoted(source.kind)
             + ",\"steps\":[" + entries.joined(separator: ",") + "]}\n"
         try Files.makeDirectories(directory, mode: 0o700)
-        try Files.writeAtomically(directory + "/result.json", Array(json.utf8), mode: 0o600)
+        // The instance keeps the record of the run that changed something;
+        // result.json beside the instances is always the latest run.
+        if !results.isEmpty { try Files.writeAtomically(directory + "/result.json", Array(json.utf8), mode: 0o600) }
         try Files.writeAtomically(layout.cloudInitState + "/result.json", Array(json.utf8), mode: 0o600)
         if complete { try Files.writeAtomically(directory + "/done", [], mode: 0o600) }
     }

@@ -74,7 +74,7 @@ struct CorpusTests {
     /// else is the one error at line 1.
     static func outcome(of bytes: [UInt8], firstRun: Bool = true, snapshot: SystemSnapshot = base) -> Outcome {
         func planned(_ config: CloudConfig, script: [UInt8]? = nil) -> (Plan, PlanInput) {
-            let input = PlanInput(config: config, script: script, instanceID: "iid-corpus", firstRunOfInstance: firstRun)
+            let input = PlanInput(config: config, scripts: script.map { [$0] } ?? [], instanceID: "iid-corpus", firstRunOfInstance: firstRun)
             return (Planner.plan(input, snapshot: snapshot), input)
         }
         let kind: UserDataKind
@@ -90,8 +90,8 @@ struct CorpusTests {
             let (report, document) = Validator.validate(bytes)
             guard !report.blocksApply else { return Outcome(report: report.text) }
             let (plan, input) = planned(document.map { CloudConfig(document: $0) } ?? CloudConfig())
-            var all = report
-            all = Report(all.diagnostics + plan.report.diagnostics)
+            // The planner's findings (unknown groups, owners) join the validator's.
+            let all = Report(report.diagnostics + plan.report.diagnostics)
             return Outcome(report: all.text, plan: plan.report.blocksApply ? nil : plan, input: input)
         }
     }

@@ -112,6 +112,41 @@ struct CloudInitCLITests {
         #expect(script.stdout.contains("(content not shown: secret)"))
     }
 
+    @Test func multipartPartsByTheirTypes() async throws {
+        let file = try userData("""
+            Content-Type: multipart/mixed; boundary="XYZ"
+            MIME-Version: 1.0
+
+            --XYZ
+            Content-Type: text/cloud-config
+
+            hostname: from-mime
+            --XYZ
+            Content-Type: text/x-shellscript
+
+            echo one
+            --XYZ
+            Content-Type: text/plain
+
+            #!/bin/sh
+            echo two
+            --XYZ--
+
+            """)
+        let result = try await run(["-from-file", file, "-dry-run"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("+from-mime\n"))
+        let instance = "/var/lib/cloud-init/instances/0123456789abcdef0123456789abcdef"
+        #expect(result.stdout.contains("* run \(instance)/user-data-1 as coreos-cloudinit-user-data-1.service"))
+        #expect(result.stdout.contains("* run \(instance)/user-data-2 as coreos-cloudinit-user-data-2.service"))
+
+        // A finding in a part is placed on the line of the whole text.
+        let bad = try userData("Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/cloud-config\n\nhostnme: x\n--B--\n")
+        let report = try await run(["-from-file", bad, "-validate"])
+        #expect(report.status == 1)
+        #expect(report.stdout.hasPrefix("line 6: warning: unrecognized key \"hostnme\""))
+    }
+
     @Test func usageErrors() async throws {
         let none = try await run([])
         #expect(none.status == 2 && none.stdout.hasPrefix("Provide at least one of"))
