@@ -51,6 +51,7 @@ demo: image
 bench: build
 	bench/startup
 	bench/kvd
+	bench/cloud-init
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/corebox
