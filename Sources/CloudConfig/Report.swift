@@ -84,20 +84,5 @@ public struct Report: Equatable, Sendable {
     public var json: String { "[" + diagnostics.map(\.json).joined(separator: ",") + "]\n" }
 }
 
-/// Go's `%q` for the names and values reports quote.
-func goQuoted(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-            out += "\\x" + (scalar.value < 16 ? "0" : "") + String(scalar.value, radix: 16)
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
+/// Go's `%q`, as coreos-cloudinit's messages quote names and values.
+func goQuoted(_ text: String) -> String { GoSyntax.quote(text) }

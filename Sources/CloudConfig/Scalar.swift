@@ -1,3 +1,4 @@
+import CoreboxCore
 import YAML
 
 /// What a scalar means under YAML 1.1's implicit types, as coreos-cloudinit's
@@ -35,25 +36,9 @@ enum Scalar: Equatable {
         default: break
         }
         let digits = text.replacing("_", with: "")
-        if let integer = goInteger(digits) { return .int(integer) }
+        if let integer = try? GoSyntax.parseInt(digits, base: 0), let value = Int(exactly: integer) { return .int(value) }
         if isFloat(digits), let number = Double(digits) { return .float(number) }
         return .string(text)
-    }
-
-    /// Go's `strconv.ParseInt(s, 0, 64)`: a sign, then `0x`, `0b`, `0o` or a
-    /// leading `0` (octal) choose the base.
-    static func goInteger(_ text: String) -> Int? {
-        var rest = Substring(text)
-        let negative = rest.first == "-"
-        if rest.first == "-" || rest.first == "+" { rest = rest.dropFirst() }
-        var radix = 10
-        let lower = rest.lowercased()
-        if lower.hasPrefix("0x") { radix = 16; rest = rest.dropFirst(2) }
-        else if lower.hasPrefix("0b") { radix = 2; rest = rest.dropFirst(2) }
-        else if lower.hasPrefix("0o") { radix = 8; rest = rest.dropFirst(2) }
-        else if rest.count > 1, rest.first == "0" { radix = 8; rest = rest.dropFirst() }
-        guard !rest.isEmpty, rest.allSatisfy({ $0.isHexDigit }), let magnitude = Int(rest, radix: radix) else { return nil }
-        return negative ? -magnitude : magnitude
     }
 
     /// YAML's float form: `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`.

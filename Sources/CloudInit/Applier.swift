@@ -117,16 +117,16 @@ public struct Applier {
         let accounts = try Accounts.read(layout)
         switch owner {
         case let .account(name):
-            guard let user = accounts.users[name] else { throw CloudInitError("no user \(goQuotedName(name)) in \(layout.path("/etc/passwd"))") }
+            guard let user = accounts.users[name] else { throw CloudInitError("no user \(GoSyntax.quote(name)) in \(layout.path("/etc/passwd"))") }
             return (user.uid, user.gid)
         case let .spec(user, group):
             var ids = (uid: uid_t.max, gid: gid_t.max)
             if let user {
-                guard let uid = UInt32(user) ?? accounts.users[user]?.uid else { throw CloudInitError("no user \(goQuotedName(user)) in \(layout.path("/etc/passwd"))") }
+                guard let uid = UInt32(user) ?? accounts.users[user]?.uid else { throw CloudInitError("no user \(GoSyntax.quote(user)) in \(layout.path("/etc/passwd"))") }
                 ids.uid = uid
             }
             if let group {
-                guard let gid = UInt32(group) ?? accounts.groups[group] else { throw CloudInitError("no group \(goQuotedName(group)) in \(layout.path("/etc/group"))") }
+                guard let gid = UInt32(group) ?? accounts.groups[group] else { throw CloudInitError("no group \(GoSyntax.quote(group)) in \(layout.path("/etc/group"))") }
                 ids.gid = gid
             }
             return ids
@@ -134,7 +134,6 @@ public struct Applier {
     }
 }
 
-func goQuotedName(_ name: String) -> String { "\"" + name + "\"" }
 
 extension Step {
     /// Files and accounts build on each other; systemd calls do not.

@@ -88,11 +88,11 @@ struct Options {
                 return next
             }
             func flag() throws(Invalid) -> Bool {
-                switch value {
-                case nil, "1", "t", "T", "true", "TRUE", "True": return true
-                case "0", "f", "F", "false", "FALSE", "False": return false
-                default: throw Invalid(description: "invalid boolean value \"\(value!)\" for -\(name)")
+                guard let value else { return true }
+                guard let flag = try? GoSyntax.parseBool(value) else {
+                    throw Invalid(description: "invalid boolean value \(GoSyntax.quote(value)) for -\(name)")
                 }
+                return flag
             }
             switch name {
             case "version": version = try flag()
@@ -115,8 +115,11 @@ struct Options {
                 }
             case "unit-timeout":
                 let text = try text()
-                guard let duration = Duration(goText: text) else { throw Invalid(description: "invalid duration \"\(text)\" for -unit-timeout") }
-                unitTimeout = duration
+                do {
+                    unitTimeout = try GoSyntax.parseDuration(text)
+                } catch {
+                    throw Invalid(description: "invalid value \(GoSyntax.quote(text)) for flag -unit-timeout: \(error)")
+                }
             case "oem":
                 let oem = try text()
                 guard oem == "ec2-compat" else { throw Invalid(description: "Invalid option to -oem: \"\(oem)\". Supported options: [\"ec2-compat\"]") }
@@ -137,29 +140,5 @@ struct Options {
         if let fromEC2 { sources.append(EC2Datasource(url: fromEC2)) }
         if fromProcCmdline { sources.append(ProcCmdlineDatasource()) }
         return sources
-    }
-}
-
-extension Duration {
-    /// `90s`, `2m`, `1m30s`, `500ms`: Go's duration syntax, the units that matter here.
-    init?(goText text: String) {
-        var total = Duration.zero
-        var rest = Substring(text)
-        guard !rest.isEmpty else { return nil }
-        while !rest.isEmpty {
-            let digits = rest.prefix { $0.isNumber }
-            guard let number = Int64(digits) else { return nil }
-            rest = rest.dropFirst(digits.count)
-            let unit = rest.prefix { $0.isLetter }
-            rest = rest.dropFirst(unit.count)
-            switch unit {
-            case "ms": total += .milliseconds(number)
-            case "s": total += .seconds(number)
-            case "m": total += .seconds(number * 60)
-            case "h": total += .seconds(number * 3600)
-            default: return nil
-            }
-        }
-        self = total
     }
 }

@@ -1,3 +1,5 @@
+import CoreboxCore
+
 /// Flags as etcdctl's parser (spf13/pflag under cobra) reads them: long
 /// `--name value` or `--name=value`, short `-w json`, `-wjson` or `-w=json`,
 /// booleans without a value, flags anywhere among the arguments, `--` ending

@@ -1,3 +1,4 @@
+import CoreboxCore
 import EtcdAPI
 import GRPCWire
 

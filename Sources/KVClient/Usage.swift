@@ -1,3 +1,5 @@
+import CoreboxCore
+
 /// The usage text etcdctl prints for `--help`, a group command, or a flag
 /// error: NAME, USAGE, the subcommands, the description, the command's
 /// options and the global options, columns aligned with tabs.

@@ -1,20 +1,21 @@
-import CoreboxCore
 import Glibc
 
-/// etcdctl is a Go program: its flags take Go's number, boolean and duration
-/// syntax, and its messages quote values and print durations and sizes the
-/// way Go's standard library does. These are those rules, so kvctl accepts
-/// and prints the same text.
-enum GoSyntax {
-    struct ParseError: Error, Equatable, CustomStringConvertible {
-        let description: String
+/// etcdctl and coreos-cloudinit are Go programs: their flags take Go's
+/// number, boolean and duration syntax, and their messages quote values and
+/// print durations and sizes the way Go's standard library does. These are
+/// those rules, so kvctl and cloud-init accept and print the same text.
+public enum GoSyntax {
+    public struct ParseError: Error, Equatable, CustomStringConvertible {
+        public let description: String
+
+        public init(description: String) { self.description = description }
     }
 
     // MARK: Numbers (strconv.ParseInt)
 
     /// Go's `strconv.ParseInt(text, base, 64)`. Base 0 reads a `0x`, `0o`,
     /// `0b` or leading-`0` prefix and allows underscores between digits.
-    static func parseInt(_ text: String, base: Int) throws(ParseError) -> Int64 {
+    public static func parseInt(_ text: String, base: Int) throws(ParseError) -> Int64 {
         func failure(_ reason: String) -> ParseError {
             ParseError(description: "strconv.ParseInt: parsing \(quote(text)): \(reason)")
         }
@@ -88,7 +89,7 @@ enum GoSyntax {
 
     // MARK: Booleans (strconv.ParseBool)
 
-    static func parseBool(_ text: String) throws(ParseError) -> Bool {
+    public static func parseBool(_ text: String) throws(ParseError) -> Bool {
         switch text {
         case "1", "t", "T", "TRUE", "true", "True": return true
         case "0", "f", "F", "FALSE", "false", "False": return false
@@ -105,7 +106,7 @@ enum GoSyntax {
 
     /// Go's `time.ParseDuration`: a signed sequence of decimal numbers, each
     /// with an optional fraction and a unit ("300ms", "1.5h", "2h45m").
-    static func parseDuration(_ text: String) throws(ParseError) -> Duration {
+    public static func parseDuration(_ text: String) throws(ParseError) -> Duration {
         let invalid = ParseError(description: "time: invalid duration \(quote(text))")
         var rest = Substring(text).unicodeScalars[...]
         var negative = false
@@ -169,7 +170,7 @@ enum GoSyntax {
     }
 
     /// Go's `Duration.String`: "0s", "812ns", "917.228µs", "1.5ms", "2m3.5s".
-    static func format(_ duration: Duration) -> String {
+    public static func format(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
         let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
         let negative = nanoseconds < 0
@@ -212,7 +213,7 @@ enum GoSyntax {
     // MARK: Sizes (go-humanize's Bytes)
 
     /// go-humanize's `Bytes`: SI units, one decimal below 10 ("20 kB", "1.3 MB").
-    static func humanBytes(_ size: UInt64) -> String {
+    public static func humanBytes(_ size: UInt64) -> String {
         if size < 10 { return "\(size) B" }
         let suffixes = ["B", "kB", "MB", "GB", "TB", "PB", "EB"]
         let exponent = floor(log(Double(size)) / log(1000))
@@ -221,7 +222,7 @@ enum GoSyntax {
     }
 
     /// C's printf for one double: glibc rounds exactly as Go's fmt does.
-    static func printf(_ format: String, _ value: Double) -> String {
+    public static func printf(_ format: String, _ value: Double) -> String {
         var buffer = [CChar](repeating: 0, count: 64)
         _ = withVaList([value]) { vsnprintf(&buffer, buffer.count, format, $0) }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -230,11 +231,11 @@ enum GoSyntax {
     // MARK: Quoting (strconv.Quote, strconv.Unquote)
 
     /// Go's `%q` of a string: double quotes, Go escapes for what is not printable.
-    static func quote(_ text: String) -> String {
+    public static func quote(_ text: String) -> String {
         quote(bytes: Array(text.utf8))
     }
 
-    static func quote(bytes: [UInt8]) -> String {
+    public static func quote(bytes: [UInt8]) -> String {
         let hex = Array("0123456789abcdef")
         var out = "\""
         var decoder = UTF8Decoder(bytes)
@@ -284,7 +285,7 @@ enum GoSyntax {
 
     /// Go's `strconv.Unquote` for a double-quoted or back-quoted string;
     /// the result is bytes (`\xff` need not be UTF-8).
-    static func unquote(_ text: Substring) -> [UInt8]? {
+    public static func unquote(_ text: Substring) -> [UInt8]? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 2, let quote = bytes.first, bytes.last == quote else { return nil }
         let body = bytes[1..<bytes.count - 1]
