@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "CoreboxCLITests", dependencies: ["CoreboxCore", "TestSupport"]),
         .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "CoreboxSystem", "CoreboxCore"]),
         // Child processes and real clients (etcdctl, python-etcd3, curl) for the tests.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CoreboxSystem"], path: "Tests/TestSupport"),
         .testTarget(name: "KVServerTests", dependencies: ["TestSupport", "KVServer", "Raft", "WriteAheadLog", "CoreboxCore", "CoreboxSystem", "MVCC", "EtcdAPI", "EtcdGRPCStubs"]),
         .testTarget(name: "MVCCTests", dependencies: ["MVCC", "CoreboxCore"]),
         .testTarget(name: "GRPCWireTests", dependencies: ["GRPCWire"]),

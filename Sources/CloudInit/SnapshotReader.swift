@@ -19,7 +19,8 @@ enum SnapshotReader {
         if let systemd {
             for unit in Planner.unitNames(for: input) {
                 guard let active = try? systemd.activeState(of: unit) else { continue }
-                snapshot.units[unit] = UnitState(activeState: active, fileState: nil)
+                // No unit file (yet) or no answer: unknown, so `enable` is planned.
+                snapshot.units[unit] = UnitState(activeState: active, fileState: try? systemd.unitFileState(of: unit))
             }
         }
         return snapshot

@@ -121,6 +121,19 @@ public final class SystemdManager {
         return value
     }
 
+    /// The unit file's state as `systemctl is-enabled` reads it: `enabled`,
+    /// `enabled-runtime`, `disabled`, `static`, `masked`, `linked`, ...
+    ///
+    /// Unlike `activeState`, a unit without a unit file is an error: the
+    /// `BusError` systemd replies with (`org.freedesktop.DBus.Error.FileNotFound`
+    /// "No such file or directory" from systemd's errno, or
+    /// `org.freedesktop.systemd1.NoSuchUnit`), passed on as it came.
+    public func unitFileState(of unit: String) throws -> String {
+        let reply = try callManager("GetUnitFileState", [.string(unit)])
+        guard reply.count == 1, case .string(let state) = reply[0] else { throw Self.unexpected("GetUnitFileState", reply) }
+        return state
+    }
+
     /// Starts a transient service `name` (ending in `.service`) running
     /// `execStart` (path and arguments; argv[0] is the path) and waits for its
     /// start job, as `run` does. This is how coreos-cloudinit runs user-data

@@ -1,13 +1,12 @@
 import CoreboxSystem
 import Foundation
 import Synchronization
-import TestSupport
 import Testing
 
 /// A connection serving calls on a thread of its own, as a separate service
 /// process would. The `Bus` is made, set up, served and closed on that thread.
-final class ServerThread {
-    let uniqueName: String
+public final class ServerThread {
+    public let uniqueName: String
     private let control: Control
 
     /// What the test and the server thread share.
@@ -43,7 +42,7 @@ final class ServerThread {
 
     /// `idle` runs on the server thread after every turn of its loop (at
     /// least every 20 ms), for work a service does on its own, like a late signal.
-    init(
+    public init(
         address: String, setup: @escaping @Sendable (Bus) throws -> Void,
         idle: @escaping @Sendable (Bus) throws -> Void = { _ in }
     ) throws {
@@ -62,7 +61,7 @@ final class ServerThread {
     }
 
     /// Ends the loop, waits for the thread and reports a loop that failed.
-    func stop() {
+    public func stop() {
         control.stopping.store(true, ordering: .relaxed)
         control.finished.wait()
         if let failure = control.loopFailure.withLock({ $0 }) {
