@@ -4,9 +4,10 @@ import Testing
 
 /// The corpus: user-data written from coreos-cloudinit's documented
 /// behaviour (Tests/CloudConfigTests/Corpus). For each `NAME.yaml`,
-/// `NAME.report` is the expected report (`Report.text`, empty when clean)
-/// and, when nothing in it blocks the apply, `NAME.plan` the expected dry
-/// run (`Plan.description`) against `CorpusTests.base`.
+/// `NAME.report` is the expected report (`Report.text` of the validator's
+/// and the planner's findings by place, empty when clean) and, when nothing
+/// in it blocks the apply, `NAME.plan` the expected dry run
+/// (`Plan.description`) against `CorpusTests.base`.
 ///
 /// Setting `CORPUS_ACTUAL_DIR` writes what we produce there (never over
 /// the golden files), for reviewing a change line by line.
@@ -25,10 +26,19 @@ struct CorpusTests {
     static let knownDisagreements: [String: String] = [
         "valid-write-files-gzip-binary":
             "a !!binary scalar is base64 that the YAML layer decodes before the encoding applies; we keep its text",
-        "invalid-write-files-binary-base64-twice":
-            "!!binary content decodes to bytes that are then not base64 (coreos-cloudinit's rules_test); we keep the text",
         "valid-write-files-binary-no-encoding":
             "!!binary content without an encoding is written as the decoded bytes; we write the base64 text",
+        "invalid-write-files-binary-base64-twice":
+            "!!binary content decodes to bytes that are then not base64 (coreos-cloudinit's rules_test); we keep the text",
+        "valid-write-files-permissions-special-bits":
+            "coreos-cloudinit's os.FileMode drops 04000/02000/01000 given in octal; we keep them",
+        "invalid-yaml-bad-indentation": "coreos-cloudinit's YAML messages are libyaml's problem alone; we prefix the context",
+        "invalid-yaml-tab-indentation": "coreos-cloudinit's YAML messages are libyaml's problem alone; we prefix the context",
+        "invalid-yaml-unclosed-flow": "coreos-cloudinit's YAML messages are libyaml's problem alone; we prefix the context",
+        "invalid-yaml-missing-colon":
+            "problem text without the context; an error at the end of text ending in a newline belongs on the last line",
+        "invalid-yaml-unclosed-quote":
+            "problem text without the context; an error at the end of text ending in a newline belongs on the last line",
     ]
 
     /// The system every plan starts from.
@@ -66,33 +76,30 @@ struct CorpusTests {
     struct Outcome {
         var report: String
         var plan: Plan?
-        var input: PlanInput?
     }
 
     /// coreos-cloudinit's `Validate`: empty user-data, scripts and Ignition
     /// configs have nothing to report; a cloud-config is validated; anything
     /// else is the one error at line 1.
     static func outcome(of bytes: [UInt8], firstRun: Bool = true, snapshot: SystemSnapshot = base) -> Outcome {
-        func planned(_ config: CloudConfig, script: [UInt8]? = nil) -> (Plan, PlanInput) {
+        func planned(_ config: CloudConfig, script: [UInt8]? = nil) -> Plan {
             let input = PlanInput(config: config, scripts: script.map { [$0] } ?? [], instanceID: "iid-corpus", firstRunOfInstance: firstRun)
-            return (Planner.plan(input, snapshot: snapshot), input)
+            return Planner.plan(input, snapshot: snapshot)
         }
         let kind: UserDataKind
         do { kind = try UserDataKind.of(bytes) } catch { return Outcome(report: notUserData) }
         switch kind {
         case .empty, .ignition:
-            let (plan, input) = planned(CloudConfig())
-            return Outcome(report: "", plan: plan, input: input)
+            return Outcome(report: "", plan: planned(CloudConfig()))
         case .script:
-            let (plan, input) = planned(CloudConfig(), script: bytes)
-            return Outcome(report: "", plan: plan, input: input)
+            return Outcome(report: "", plan: planned(CloudConfig(), script: bytes))
         case .cloudConfig:
             let (report, document) = Validator.validate(bytes)
             guard !report.blocksApply else { return Outcome(report: report.text) }
-            let (plan, input) = planned(document.map { CloudConfig(document: $0) } ?? CloudConfig())
+            let plan = planned(document.map { CloudConfig(document: $0) } ?? CloudConfig())
             // The planner's findings (unknown groups, owners) join the validator's.
             let all = Report(report.diagnostics + plan.report.diagnostics)
-            return Outcome(report: all.text, plan: plan.report.blocksApply ? nil : plan, input: input)
+            return Outcome(report: all.text, plan: plan.report.blocksApply ? nil : plan)
         }
     }
 
@@ -173,12 +180,28 @@ struct CorpusTests {
         }
     }
 
-    /// The snapshot a plan leaves behind (as PlannerTests.after).
+    /// The snapshot a plan leaves behind (as PlannerTests.after), with
+    /// owners resolved as chown resolves them once the plan's users exist.
     static func after(_ plan: Plan, from snapshot: SystemSnapshot) -> SystemSnapshot {
         var snapshot = snapshot
+        func ids(_ owner: Owner?) -> (UInt32, UInt32) {
+            let accounts = snapshot.accounts
+            switch owner {
+            case nil: return (0, 0)
+            case let .account(name)?:
+                let user = accounts.users[name]
+                return (user?.uid ?? 0, user?.gid ?? 0)
+            case let .spec(user, group)?:
+                let uid = user.flatMap { UInt32($0) ?? accounts.users[$0]?.uid } ?? 0
+                let gid = group.flatMap { UInt32($0) ?? accounts.groups[$0] } ?? 0
+                return (uid, gid)
+            }
+        }
         for step in plan.steps {
             switch step {
-            case let .writeFile(file): snapshot.files[file.path] = .regular(content: file.content, mode: file.mode, uid: 0, gid: 0)
+            case let .writeFile(file):
+                let (uid, gid) = ids(file.owner)
+                snapshot.files[file.path] = .regular(content: file.content, mode: file.mode, uid: uid, gid: gid)
             case let .mask(path): snapshot.files[path] = .symlink(target: "/dev/null")
             case let .unmask(path): snapshot.files[path] = .absent
             case let .makeDirectory(path, _, _): snapshot.files[path] = .other
