@@ -137,9 +137,10 @@ public struct CloudConfig: Equatable, Sendable {
 
     private static func file(_ map: Mapping) -> File? {
         guard let path = map.string("path"), !path.isEmpty else { return nil }
-        let text = map.string("content") ?? ""
-        let content = map.string("encoding").flatMap(ContentEncoding.init(name:)).flatMap { try? $0.decode(text) } ?? Array(text.utf8)
-        let permissions = map.string("permissions").flatMap { UInt32($0, radix: 8) } ?? 0o644
+        guard let content = try? map.fileContent() else { return nil }
+        // coreos-cloudinit's modes go through Go's os.FileMode, whose setuid,
+        // setgid and sticky bits are not these octal ones: they are dropped.
+        let permissions = (map.string("permissions").flatMap { UInt32($0, radix: 8) } ?? 0o644) & 0o777
         return File(path: Paths.clean("/" + path), content: content, owner: map.string("owner"), mode: permissions, mark: map.node.mark)
     }
 

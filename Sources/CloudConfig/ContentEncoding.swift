@@ -35,11 +35,17 @@ public enum ContentEncoding: Equatable, Sendable {
 
     /// The bytes `text` stands for.
     public func decode(_ text: String) throws(ContentError) -> [UInt8] {
+        try decode(bytes: Array(text.utf8))
+    }
+
+    /// The bytes `content` stands for (content that a `!!binary` scalar
+    /// already turned into bytes, which need not be UTF-8).
+    public func decode(bytes content: [UInt8]) throws(ContentError) -> [UInt8] {
         switch self {
-        case .none: Array(text.utf8)
-        case .base64: try Base64.decode(Array(text.utf8))
-        case .gzip: try Gzip.inflate(Array(text.utf8))
-        case .gzipBase64: try Gzip.inflate(Base64.decode(Array(text.utf8)))
+        case .none: content
+        case .base64: try Base64.decode(content)
+        case .gzip: try Gzip.inflate(content)
+        case .gzipBase64: try Gzip.inflate(Base64.decode(content))
         }
     }
 }

@@ -44,6 +44,29 @@ struct Mapping {
     }
 }
 
+extension Mapping {
+    /// Why write_files' content cannot be had.
+    enum ContentProblem: Error {
+        case binary
+        case encoding(String)
+    }
+
+    /// write_files' content as bytes: a `!!binary` scalar is base64 that
+    /// coreos-cloudinit's YAML library decodes first; then the encoding.
+    func fileContent() throws(ContentProblem) -> [UInt8] {
+        let node = entry("content")?.value
+        var bytes = Array((node?.stringValue ?? "").utf8)
+        if node?.tag == "tag:yaml.org,2002:binary" {
+            do { bytes = try ContentEncoding.base64.decode(bytes: bytes) } catch { throw .binary }
+        }
+        guard let name = string("encoding") else { return bytes }
+        guard let encoding = ContentEncoding(name: name), let decoded = try? encoding.decode(bytes: bytes) else {
+            throw .encoding(name)
+        }
+        return decoded
+    }
+}
+
 extension YAMLNode {
     /// A scalar's literal text, as a string key keeps it; nil for null and collections.
     var stringValue: String? {

@@ -111,6 +111,7 @@ extension Schema {
         Field("write_files", .list(.object(file))),
         Field("hostname", .string),
         Field("users", .list(.object(user))),
+        // Ours: coreos-cloudinit only fails on another value when it applies.
         Field("manage_etc_hosts", .string, valid: .oneOf("localhost")),
     ])
 

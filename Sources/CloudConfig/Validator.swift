@@ -11,14 +11,19 @@ public enum Validator {
         do {
             document = try YAML.parse(text)
         } catch {
-            // libyaml places an error at the end of the text on a line after the last.
-            let lines = text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map(\.count)
-            var mark = error.mark
-            if mark.line > lines.count { mark = YAMLMark(line: lines.count, column: (lines.last ?? 0) + 1) }
-            return (Report([Diagnostic(.error, error.message, at: mark)]), nil)
+            return (Report([Diagnostic(.error, error.message, at: placed(error.mark, in: text), hint: error.context)]), nil)
         }
         guard let document else { return (Report(), nil) }
         return (validate(document), document)
+    }
+
+    /// libyaml places an error at the end of the text on a line after the
+    /// last one; it belongs at the end of the last line.
+    static func placed(_ mark: YAMLMark, in text: [UInt8]) -> YAMLMark {
+        var lines = text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map(\.count)
+        if lines.count > 1, lines.last == 0 { lines.removeLast() }
+        guard mark.line > lines.count else { return mark }
+        return YAMLMark(line: lines.count, column: (lines.last ?? 0) + 1)
     }
 
     public static func validate(_ document: YAMLNode) -> Report {
@@ -35,7 +40,11 @@ private struct Walk {
     /// coreos-cloudinit's structure and validity rules for one node.
     mutating func check(_ node: YAMLNode, name: String, type: ValueType, at mark: YAMLMark, validity: Validity? = nil) {
         guard Self.isCompatible(node, with: type) else {
-            report.add(Diagnostic(.warning, "incorrect type for \(goQuoted(name)) (want \(type.humanName))", at: mark, blocksApply: true))
+            if name.isEmpty {
+                report.add(Diagnostic(.error, "a cloud-config is a mapping of keys", at: mark))
+            } else {
+                report.add(Diagnostic(.warning, "incorrect type for \(goQuoted(name)) (want \(type.humanName))", at: mark, blocksApply: true))
+            }
             return
         }
         switch (type, node.kind) {
@@ -134,11 +143,13 @@ private struct Walk {
     }
 
     private mutating func checkFile(_ file: Mapping) {
-        if let encoding = file.entry("encoding"), let name = encoding.value.stringValue {
-            let content = file.entry("content")
-            let decoded = ContentEncoding(name: name).flatMap { try? $0.decode(content?.value.stringValue ?? "") }
-            if decoded == nil {
-                report.add(Diagnostic(.error, "content cannot be decoded as \(goQuoted(name))", at: (content ?? encoding).key.mark))
+        do {
+            _ = try file.fileContent()
+        } catch {
+            let at = (file.entry("content") ?? file.entry("encoding"))?.key.mark ?? file.node.mark
+            switch error {
+            case .binary: report.add(Diagnostic(.error, "!!binary value contains invalid base64 data", at: at))
+            case let .encoding(name): report.add(Diagnostic(.error, "content cannot be decoded as \(goQuoted(name))", at: at))
             }
         }
         guard let path = file.entry("path"), let text = path.value.stringValue, !text.isEmpty else {

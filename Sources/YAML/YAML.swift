@@ -46,12 +46,21 @@ public struct YAMLNode: Equatable, Sendable {
     }
 }
 
-/// Text that is not YAML: libyaml's problem and where it found it.
+/// Text that is not YAML: libyaml's problem, what it was doing, and where.
 public struct YAMLError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The problem alone ("could not find expected ':'"), as coreos-cloudinit reports it.
     public var message: String
+    /// What libyaml was in the middle of ("while scanning a simple key").
+    public var context: String?
     public var mark: YAMLMark
 
-    public var description: String { "\(mark): \(message)" }
+    public init(message: String, context: String? = nil, mark: YAMLMark) {
+        self.message = message
+        self.context = context
+        self.mark = mark
+    }
+
+    public var description: String { "\(mark): " + (context.map { $0 + ": " } ?? "") + message }
 }
 
 public enum YAML {
@@ -79,8 +88,7 @@ public enum YAML {
 
     private static func error(of parser: yaml_parser_t) -> YAMLError {
         let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
-        let context = parser.context.map { String(cString: $0) + ": " } ?? ""
-        return YAMLError(message: context + problem, mark: mark(parser.problem_mark))
+        return YAMLError(message: problem, context: parser.context.map { String(cString: $0) }, mark: mark(parser.problem_mark))
     }
 
     static func mark(_ mark: yaml_mark_t) -> YAMLMark {

@@ -19,28 +19,6 @@ struct CorpusTests {
         return entries.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(".yaml".count)) }.sorted()
     }()
 
-    /// Cases where we knowingly differ from coreos-cloudinit and the golden
-    /// files say what coreos-cloudinit does: the comparison is recorded as a
-    /// known issue until the code is fixed (then `withKnownIssue` fails and
-    /// the entry must go).
-    static let knownDisagreements: [String: String] = [
-        "valid-write-files-gzip-binary":
-            "a !!binary scalar is base64 that the YAML layer decodes before the encoding applies; we keep its text",
-        "valid-write-files-binary-no-encoding":
-            "!!binary content without an encoding is written as the decoded bytes; we write the base64 text",
-        "invalid-write-files-binary-base64-twice":
-            "!!binary content decodes to bytes that are then not base64 (coreos-cloudinit's rules_test); we keep the text",
-        "valid-write-files-permissions-special-bits":
-            "coreos-cloudinit's os.FileMode drops 04000/02000/01000 given in octal; we keep them",
-        "invalid-yaml-bad-indentation": "coreos-cloudinit's YAML messages are libyaml's problem alone; we prefix the context",
-        "invalid-yaml-tab-indentation": "coreos-cloudinit's YAML messages are libyaml's problem alone; we prefix the context",
-        "invalid-yaml-unclosed-flow": "coreos-cloudinit's YAML messages are libyaml's problem alone; we prefix the context",
-        "invalid-yaml-missing-colon":
-            "problem text without the context; an error at the end of text ending in a newline belongs on the last line",
-        "invalid-yaml-unclosed-quote":
-            "problem text without the context; an error at the end of text ending in a newline belongs on the last line",
-    ]
-
     /// The system every plan starts from.
     static let base: SystemSnapshot = {
         var snapshot = SystemSnapshot()
@@ -153,11 +131,7 @@ struct CorpusTests {
                 break
             }
         }
-        if let reason = Self.knownDisagreements[name] {
-            try withKnownIssue(Comment(rawValue: reason)) { try compare() }
-        } else {
-            try compare()
-        }
+        try compare()
     }
 
     @Test func theCorpusIsLargeAndHasBothKinds() throws {
@@ -180,51 +154,13 @@ struct CorpusTests {
         }
     }
 
-    /// The snapshot a plan leaves behind (as PlannerTests.after), with
-    /// owners resolved as chown resolves them once the plan's users exist.
-    static func after(_ plan: Plan, from snapshot: SystemSnapshot) -> SystemSnapshot {
-        var snapshot = snapshot
-        func ids(_ owner: Owner?) -> (UInt32, UInt32) {
-            let accounts = snapshot.accounts
-            switch owner {
-            case nil: return (0, 0)
-            case let .account(name)?:
-                let user = accounts.users[name]
-                return (user?.uid ?? 0, user?.gid ?? 0)
-            case let .spec(user, group)?:
-                let uid = user.flatMap { UInt32($0) ?? accounts.users[$0]?.uid } ?? 0
-                let gid = group.flatMap { UInt32($0) ?? accounts.groups[$0] } ?? 0
-                return (uid, gid)
-            }
-        }
-        for step in plan.steps {
-            switch step {
-            case let .writeFile(file):
-                let (uid, gid) = ids(file.owner)
-                snapshot.files[file.path] = .regular(content: file.content, mode: file.mode, uid: uid, gid: gid)
-            case let .mask(path): snapshot.files[path] = .symlink(target: "/dev/null")
-            case let .unmask(path): snapshot.files[path] = .absent
-            case let .makeDirectory(path, _, _): snapshot.files[path] = .other
-            case let .createUser(user):
-                snapshot.accounts.users[user.name] = .init(uid: 1000, gid: 1000, home: user.homedir ?? "/home/\(user.name)")
-                if !user.noUserGroup { snapshot.accounts.groups[user.name] = 1000 }
-            case let .setPassword(user, hash): snapshot.accounts.passwordHashes[user] = hash
-            case let .enable(unit, _): snapshot.units[unit, default: UnitState(activeState: "inactive", fileState: nil)].fileState = "enabled"
-            case let .unitCommand(unit, command):
-                snapshot.units[unit, default: UnitState(activeState: "inactive", fileState: nil)].activeState = command == "stop" ? "inactive" : "active"
-            default: break
-            }
-        }
-        return snapshot
-    }
-
     /// Applying a plan, then planning again for the same instance, plans nothing.
     @Test(arguments: names)
     func idempotent(_ name: String) throws {
         let bytes = try [UInt8](Data(contentsOf: Self.directory.appendingPathComponent(name + ".yaml")))
         let first = Self.outcome(of: bytes)
         guard let plan = first.plan else { return }
-        let applied = Self.after(plan, from: Self.base)
+        let applied = Self.base.after(plan)
         let second = Self.outcome(of: bytes, firstRun: false, snapshot: applied)
         let steps = try #require(second.plan, "\(name): the second plan is blocked:\n\(second.report)").steps
         #expect(steps.isEmpty, "\(name): the second run plans:\n\(steps.map(\.summary).joined(separator: "\n"))")

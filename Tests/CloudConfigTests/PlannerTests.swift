@@ -16,25 +16,6 @@ struct PlannerTests {
         return Planner.plan(input, snapshot: snapshot)
     }
 
-    /// The snapshot a plan leaves behind: its files written, its users made.
-    static func after(_ plan: Plan, from snapshot: SystemSnapshot) -> SystemSnapshot {
-        var snapshot = snapshot
-        for step in plan.steps {
-            switch step {
-            case let .writeFile(file): snapshot.files[file.path] = .regular(content: file.content, mode: file.mode, uid: 0, gid: 0)
-            case let .mask(path): snapshot.files[path] = .symlink(target: "/dev/null")
-            case let .unmask(path): snapshot.files[path] = .absent
-            case let .makeDirectory(path, _, _): snapshot.files[path] = .other
-            case let .createUser(user): snapshot.accounts.users[user.name] = .init(uid: 1000, gid: 1000, home: user.homedir ?? "/home/\(user.name)")
-            case let .enable(unit, _): snapshot.units[unit, default: UnitState(activeState: "inactive", fileState: nil)].fileState = "enabled"
-            case let .unitCommand(unit, command):
-                snapshot.units[unit, default: UnitState(activeState: "inactive", fileState: nil)].activeState = command == "stop" ? "inactive" : "active"
-            default: break
-            }
-        }
-        return snapshot
-    }
-
     @Test func hostnameAndFilesThenNothingTheSecondTime() throws {
         let text = """
             hostname: node1
@@ -48,7 +29,7 @@ struct PlannerTests {
         guard case let .writeFile(motd) = first.steps[1] else { Issue.record("not a write"); return }
         #expect(motd.content == Array("hello".utf8))
         #expect(motd.secret)
-        let second = try Self.plan(text, Self.after(first, from: SystemSnapshot()))
+        let second = try Self.plan(text, SystemSnapshot().after(first))
         #expect(second.steps.isEmpty)
     }
 
@@ -70,7 +51,7 @@ struct PlannerTests {
             "create /home/alice/.ssh/authorized_keys mode 0600",
         ])
         #expect(!first.description.contains("$6$"))
-        let later = try Self.plan(text, Self.after(first, from: snapshot), firstRun: false)
+        let later = try Self.plan(text, snapshot.after(first), firstRun: false)
         #expect(later.steps.isEmpty)
     }
 
@@ -117,7 +98,7 @@ struct PlannerTests {
             "restart b.service",
         ])
         // Nothing changed and a.service runs: no reload, no restart.
-        let second = try Self.plan(text, Self.after(first, from: SystemSnapshot()), firstRun: false)
+        let second = try Self.plan(text, SystemSnapshot().after(first), firstRun: false)
         #expect(second.steps.isEmpty)
     }
 
