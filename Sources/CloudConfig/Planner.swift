@@ -297,7 +297,7 @@ private struct Run {
                 changed.insert(unit.name)
             }
             let network = Names.isNetworkUnit(unit.name)
-            if unit.enable, !network, !(snapshot.units[unit.name]?.fileState?.hasPrefix("enabled") ?? false) {
+            if unit.enable, !network, !Self.isEnabled(snapshot.units[unit.name]?.fileState, runtime: unit.runtime) {
                 steps.append(.enable(unit: unit.name, runtime: unit.runtime))
             }
             if changed.contains(unit.name) {
@@ -316,6 +316,17 @@ private struct Run {
             default: changed.contains(unit.name) || input.firstRunOfInstance
             }
             if due { steps.append(.unitCommand(unit: unit.name, command: command)) }
+        }
+    }
+
+    /// Whether enabling would change nothing: enabled as asked (a runtime
+    /// enablement does not stand for a lasting one), or a unit that has
+    /// nothing to enable.
+    static func isEnabled(_ state: String?, runtime: Bool) -> Bool {
+        switch state {
+        case "enabled"?, "static"?, "indirect"?, "generated"?, "alias"?: true
+        case "enabled-runtime"?: runtime
+        default: false
         }
     }
 

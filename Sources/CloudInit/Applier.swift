@@ -80,7 +80,8 @@ public struct Applier {
                 guard let systemd else { return .skipped("no systemd") }
                 try systemd.reload()
             case let .unitCommand(unit, command):
-                guard let systemd, let command = UnitCommand(rawValue: command) else { return .skipped("no systemd") }
+                guard let systemd else { return .skipped("no systemd") }
+                guard let command = UnitCommand(rawValue: command) else { return .failed("unknown command \(GoSyntax.quote(command))") }
                 return Self.outcome(try systemd.run(command, unit: unit, timeout: unitTimeout))
             case let .runScript(unit, path):
                 guard let systemd else { return .skipped("no systemd") }

@@ -102,6 +102,19 @@ struct PlannerTests {
         #expect(second.steps.isEmpty)
     }
 
+    @Test func enableOnlyWhatIsNotEnabledAsAsked() throws {
+        let text = "coreos:\n  units:\n    - name: a.service\n      enable: true\n    - name: b.service\n      enable: true\n      runtime: true\n"
+        func steps(_ a: String?, _ b: String?) throws -> [String] {
+            var snapshot = SystemSnapshot()
+            snapshot.units = ["a.service": UnitState(activeState: "inactive", fileState: a), "b.service": UnitState(activeState: "inactive", fileState: b)]
+            return try Self.plan(text, snapshot, firstRun: false).steps.map(\.summary)
+        }
+        #expect(try steps("enabled", "enabled-runtime") == [])
+        #expect(try steps("static", "enabled") == [])
+        #expect(try steps("enabled-runtime", "disabled") == ["enable a.service", "enable b.service (runtime)"])
+        #expect(try steps(nil, "masked") == ["enable a.service", "enable b.service (runtime)"])
+    }
+
     @Test func updateRewritesItsKeysInPlaceAndRestartsTheAgents() throws {
         var snapshot = SystemSnapshot()
         snapshot.files["/usr/share/corebox/update.conf"] = .regular(content: Array("GROUP=stable\n# keep\nSERVER=https://a/\n".utf8), mode: 0o644, uid: 0, gid: 0)
