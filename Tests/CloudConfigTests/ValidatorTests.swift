@@ -27,6 +27,8 @@ struct ValidatorTests {
 
     @Test func unknownAndDeprecatedKeys() {
         #expect(Self.report("hostnme: a\n") == ["line 2: warning: unrecognized key \"hostnme\" (column 1; did you mean \"hostname\"?)"])
+        #expect(Self.report("users:\n  - name: a\n    gceos: A\n") == ["line 4: warning: unrecognized key \"gceos\" (column 5; did you mean \"gecos\"?)"])
+        #expect(Self.report("users:\n  - name: a\n    zzz: A\n") == ["line 4: warning: unrecognized key \"zzz\" (column 5)"])
         #expect(Self.report("units:\n  - name: a.service\n") == ["line 2: warning: unrecognized key \"units\" (column 1; \"units\" belongs under \"coreos\")"])
         #expect(Self.report("coreos:\n  etcd2:\n    name: a\n") == ["line 3: warning: deprecated key \"etcd2\" (etcd2 is no longer shipped in Container Linux) (column 3)"])
         #expect(Self.report("coreos:\n  write_files: []\n") == [
