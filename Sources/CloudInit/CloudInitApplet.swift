@@ -16,6 +16,10 @@ public enum CloudInitApplet {
             Console.error("\(context.name): \(error)\n\(Options.usage)")
             return 2
         }
+        if options.help {
+            Console.out(Options.usage + "\n")
+            return 0
+        }
         if options.version {
             Console.out("\(context.name) \(Corebox.version)\n")
             return 0
@@ -34,6 +38,7 @@ public enum CloudInitApplet {
 /// `-flag=value`, `-flag value`), and ours.
 struct Options {
     var version = false
+    var help = false
     var ignoreFailure = false
     var validate = false
     var dryRun = false
@@ -64,6 +69,7 @@ struct Options {
           -ssh-key-name NAME       accepted for compatibility
           -oem ec2-compat          the EC2 metadata service and /media/configdrive
           -version                 print the version
+          -help                    print this text
         """
 
     struct Invalid: Error, CustomStringConvertible {
@@ -96,6 +102,7 @@ struct Options {
             }
             switch name {
             case "version": version = try flag()
+            case "help", "h": help = try flag()
             case "ignore-failure": ignoreFailure = try flag()
             case "validate": validate = try flag()
             case "dry-run": dryRun = try flag()

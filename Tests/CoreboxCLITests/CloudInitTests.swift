@@ -148,6 +148,8 @@ struct CloudInitCLITests {
     }
 
     @Test func usageErrors() async throws {
+        let help = try await run(["--help"])
+        #expect(help.status == 0 && help.stdout.hasPrefix("usage: cloud-init [flags]\n") && help.stdout.contains("-from-configdrive DIR"))
         let none = try await run([])
         #expect(none.status == 2 && none.stdout.hasPrefix("Provide at least one of"))
         let unknown = try await run(["-from-nowhere", "x"])
