@@ -78,5 +78,5 @@ extension YAMLNode {
 /// The normalized name of a key: coreos-cloudinit treats `-` as `_`.
 func keyName(_ node: YAMLNode) -> String {
     guard case let .scalar(text, _) = node.kind else { return "" }
-    return text.replacing("-", with: "_")
+    return text.contains("-") ? text.replacing("-", with: "_") : text
 }

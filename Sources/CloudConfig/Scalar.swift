@@ -35,7 +35,11 @@ enum Scalar: Equatable {
         case ".nan", ".NaN", ".NAN": return .float(.nan)
         default: break
         }
-        let digits = text.replacing("_", with: "")
+        // Only a digit, a sign or a point can start a number: most text stops here.
+        guard let first = text.utf8.first, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) || "+-.".utf8.contains(first) else {
+            return .string(text)
+        }
+        let digits = text.contains("_") ? text.replacing("_", with: "") : text
         if let integer = try? GoSyntax.parseInt(digits, base: 0), let value = Int(exactly: integer) { return .int(value) }
         if isFloat(digits), let number = Double(digits) { return .float(number) }
         return .string(text)
