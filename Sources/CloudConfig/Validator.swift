@@ -157,44 +157,39 @@ private struct Walk {
             case let .encoding(name): report.add(Diagnostic(.error, "content cannot be decoded as \(goQuoted(name))", at: at))
             }
         }
-        guard let path = file.entry("path"), let text = path.value.stringValue, !text.isEmpty else {
-            report.add(Diagnostic(.error, "file has no \"path\"", at: file.node.mark))
-            return
-        }
+        guard let (path, text) = required("path", of: file, what: "file") else { return }
         let directory = Paths.parent(of: Paths.clean("/" + text))
         if directory == "/usr" || directory.hasPrefix("/usr/") {
             report.add(Diagnostic(.error, "file cannot be written to a read-only filesystem", at: path.key.mark))
         }
     }
 
-    private mutating func checkUser(_ user: Mapping) {
-        guard let name = user.entry("name"), let text = name.value.stringValue, !text.isEmpty else {
-            report.add(Diagnostic(.error, "user has no \"name\"", at: user.node.mark))
-            return
+    /// The entry `key` and its text, or an error that `what` has none.
+    private mutating func required(_ key: String, of map: Mapping, what: String) -> (entry: (key: YAMLNode, value: YAMLNode), text: String)? {
+        guard let entry = map.entry(key), let text = entry.value.stringValue, !text.isEmpty else {
+            report.add(Diagnostic(.error, "\(what) has no \"\(key)\"", at: map.node.mark))
+            return nil
         }
+        return (entry, text)
+    }
+
+    private mutating func checkUser(_ user: Mapping) {
+        guard let (name, text) = required("name", of: user, what: "user") else { return }
         if !Names.isUserName(text) {
             report.add(Diagnostic(.error, "invalid user name \(goQuoted(text))", at: name.key.mark))
         }
-        for key in ["primary_group"] {
-            if let group = user.entry(key), let text = group.value.stringValue, !Names.isUserName(text) {
-                report.add(Diagnostic(.error, "invalid group name \(goQuoted(text))", at: group.key.mark))
-            }
+        if let group = user.entry("primary_group"), let text = group.value.stringValue, !Names.isUserName(text) {
+            report.add(Diagnostic(.error, "invalid group name \(goQuoted(text))", at: group.key.mark))
         }
     }
 
     private mutating func checkUnit(_ unit: Mapping) {
-        guard let name = unit.entry("name"), let text = name.value.stringValue, !text.isEmpty else {
-            report.add(Diagnostic(.error, "unit has no \"name\"", at: unit.node.mark))
-            return
-        }
+        guard let (name, text) = required("name", of: unit, what: "unit") else { return }
         if !Names.isUnitName(text) {
             report.add(Diagnostic(.error, "invalid unit name \(goQuoted(text))", at: name.key.mark))
         }
         for dropIn in unit.mappings("drop_ins") {
-            guard let name = dropIn.entry("name"), let text = name.value.stringValue, !text.isEmpty else {
-                report.add(Diagnostic(.error, "drop-in has no \"name\"", at: dropIn.node.mark))
-                continue
-            }
+            guard let (name, text) = required("name", of: dropIn, what: "drop-in") else { continue }
             if text.contains("/") || !text.hasSuffix(".conf") {
                 report.add(Diagnostic(.error, "invalid drop-in name \(goQuoted(text)) (want NAME.conf)", at: name.key.mark))
             }

@@ -14,12 +14,7 @@ struct ApplyTests {
     var layout: Layout { Layout(root: root.path) }
 
     init() throws {
-        root = try TemporaryDirectory()
-        try root.write("etc/passwd", "root:x:0:0:root:/root:/bin/bash\ncore:x:500:500:Core:/home/core:/bin/bash\n")
-        try root.write("etc/group", "root:x:0:\nwheel:x:10:\ncore:x:500:\n")
-        try root.write("etc/shadow", "root:*:19000:0:99999:7:::\ncore:*:19000:0:99999:7:::\n")
-        try root.write("usr/share/corebox/update.conf", "GROUP=stable\nSERVER=https://update.example/\n")
-        try FileManager.default.createDirectory(atPath: root.path + "/home", withIntermediateDirectories: true)
+        root = try TemporaryDirectory.preparedRoot()
     }
 
     static let config = """

@@ -33,10 +33,7 @@ struct SystemdApplyTests {
     var layout: Layout { Layout(root: root.path) }
 
     init() throws {
-        root = try TemporaryDirectory()
-        try root.write("etc/passwd", "root:x:0:0:root:/root:/bin/bash\ncore:x:500:500:Core:/home/core:/bin/bash\n")
-        try root.write("etc/group", "root:x:0:\ncore:x:500:\n")
-        try root.write("etc/shadow", "root:*:19000:0:99999:7:::\ncore:*:19000:0:99999:7:::\n")
+        root = try TemporaryDirectory.preparedRoot()
     }
 
     /// A unit with content, enable and a start; a drop-in and a restart; a
