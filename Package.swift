@@ -79,6 +79,13 @@ let package = Package(
         // The cloud-init applet: datasources, the snapshot of the system, the
         // applier (files, accounts, systemd over D-Bus), per-instance state.
         .target(name: "CloudInit", dependencies: ["CoreboxCore", "CoreboxSystem", "CloudConfig"]),
+        // The container applet's pure half (issue 5, docs/container.md): the
+        // runtime-spec's config.json and state as values, checked with the
+        // path of every error.
+        .target(name: "OCISpec", dependencies: ["CoreboxCore"]),
+        // OCI image layouts and docker archives: index, manifests, configs,
+        // digests, and layers applied with whiteouts (issue 5).
+        .target(name: "OCIImage", dependencies: ["CoreboxCore", "CoreboxSystem"]),
         // etcd 3.4's gRPC API: our .proto files and the messages generated from them
         // (scripts/generate-protos).
         .target(
@@ -125,6 +132,8 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "CloudConfigTests", dependencies: ["CloudConfig", "YAML"], exclude: ["Corpus"]),
         .testTarget(name: "CloudInitTests", dependencies: ["CloudInit", "CloudConfig", "CoreboxSystem", "CoreboxCore", "TestSupport"]),
+        .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "CoreboxCore", "TestSupport"]),
+        .testTarget(name: "OCIImageTests", dependencies: ["OCIImage", "CoreboxCore", "CoreboxSystem", "TestSupport"]),
         .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdGRPCStubs"]),
     ],
     swiftLanguageModes: [.v6]

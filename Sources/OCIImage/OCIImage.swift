@@ -1,0 +1,1 @@
+// OCI image layouts and their layers (issue 5; docs/container.md).

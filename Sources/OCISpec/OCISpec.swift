@@ -1,0 +1,1 @@
+// The OCI runtime-spec as values (issue 5; docs/container.md).
