@@ -1,3 +1,5 @@
+import CoreboxCore
+
 /// Who a written file belongs to; resolved against the target's account
 /// files when the step runs, after the users the plan creates exist.
 public enum Owner: Equatable, Sendable {
@@ -51,9 +53,7 @@ public enum Step: Equatable, Sendable {
     public var summary: String {
         switch self {
         case let .setHostname(name): "set the host name to \(name)"
-        case let .createUser(user):
-            "create user \(user.name)" + (user.passwordHash == nil ? "" : " (password hash not shown)")
-                + (user.groups.isEmpty ? "" : " in groups \(user.groups.joined(separator: ","))")
+        case let .createUser(user): "create user \(user.name)" + Self.details(of: user)
         case let .setPassword(user, _): "set the password of \(user) (hash not shown)"
         case let .makeDirectory(path, mode, _): "create directory \(path) mode \(Self.octal(mode))"
         case let .writeFile(file): (file.previous == nil ? "create " : "rewrite ") + "\(file.path) mode \(Self.octal(file.mode))"
@@ -64,6 +64,23 @@ public enum Step: Equatable, Sendable {
         case let .unitCommand(unit, command): "\(command) \(unit)"
         case let .runScript(unit, path): "run \(path) as \(unit)"
         }
+    }
+
+    /// What useradd is told beyond the name, as `(key value, ...)`.
+    static func details(of user: CloudConfig.User) -> String {
+        let details = [
+            user.gecos.map { "gecos \(GoSyntax.quote($0))" },
+            user.homedir.map { "home \($0)" },
+            user.noCreateHome ? "no home created" : nil,
+            user.primaryGroup.map { "primary group \($0)" },
+            user.groups.isEmpty ? nil : "groups \(user.groups.joined(separator: ","))",
+            user.noUserGroup ? "no user group" : nil,
+            user.system ? "system account" : nil,
+            user.noLogInit ? "not in lastlog" : nil,
+            user.shell.map { "shell \($0)" },
+            user.passwordHash == nil ? nil : "password hash not shown",
+        ].compactMap { $0 }
+        return details.isEmpty ? "" : " (" + details.joined(separator: "; ") + ")"
     }
 
     static func octal(_ mode: UInt32) -> String {

@@ -46,7 +46,7 @@ struct PlannerTests {
         snapshot.accounts.groups["wheel"] = 10
         let first = try Self.plan(text, snapshot)
         #expect(first.steps.map(\.summary) == [
-            "create user alice (password hash not shown) in groups wheel",
+            "create user alice (groups wheel; password hash not shown)",
             "create directory /home/alice/.ssh mode 0700",
             "create /home/alice/.ssh/authorized_keys mode 0600",
         ])
