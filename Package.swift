@@ -32,6 +32,9 @@ let package = Package(
         .systemLibrary(name: "CYaml", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CCoreboxShims", linkerSettings: [.linkedLibrary("dl")]),
+        // The container's first process from clone to exec, in C (no Swift
+        // between fork and exec; docs/container.md).
+        .target(name: "CContainer"),
         // CRC-32C with the CPU's instruction (CoreboxCore's CRC32C uses it when there).
         .target(name: "CCRC32C"),
 
@@ -132,6 +135,7 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "CloudConfigTests", dependencies: ["CloudConfig", "YAML"], exclude: ["Corpus"]),
         .testTarget(name: "CloudInitTests", dependencies: ["CloudInit", "CloudConfig", "CoreboxSystem", "CoreboxCore", "TestSupport"]),
+        .testTarget(name: "ContainerChildTests", dependencies: ["CContainer", "TestSupport"]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "CoreboxCore", "TestSupport"]),
         .testTarget(name: "OCIImageTests", dependencies: ["OCIImage", "CoreboxCore", "CoreboxSystem", "TestSupport"]),
         .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdGRPCStubs"]),

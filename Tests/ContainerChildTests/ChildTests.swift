@@ -1,0 +1,232 @@
+import CContainer
+import Foundation
+import Glibc
+import Testing
+import TestSupport
+
+/// The C child path on its own: a busybox root, new namespaces, mounts,
+/// the FIFO that holds exec until `start`, and failures reported with
+/// their step and errno. Needs root (the machine's tests run as root).
+@Suite(.serialized)
+struct ChildTests {
+    let bundle: TemporaryDirectory
+    var rootfs: String { bundle.path + "/rootfs" }
+    let output: TemporaryDirectory
+
+    init() throws {
+        bundle = try TemporaryDirectory()
+        output = try TemporaryDirectory()
+        try Self.makeBusyboxRoot(at: bundle.path + "/rootfs")
+    }
+
+    /// /bin/busybox with its links, and the shared libraries it needs.
+    static func makeBusyboxRoot(at root: String) throws {
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
+        try manager.copyItem(atPath: "/bin/busybox", toPath: root + "/bin/busybox")
+        for applet in ["sh", "cat", "hostname", "ls", "id", "true", "touch"] {
+            try manager.createSymbolicLink(atPath: root + "/bin/" + applet, withDestinationPath: "busybox")
+        }
+        let ldd = Process()
+        let pipe = Pipe()
+        ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+        ldd.arguments = ["/bin/busybox"]
+        ldd.standardOutput = pipe
+        try ldd.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ldd.waitUntilExit()
+        for library in text.split(separator: "\n").compactMap({ $0.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("/") } }) {
+            let path = String(library)
+            try manager.createDirectory(atPath: root + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try manager.copyItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path, toPath: root + path)
+        }
+        for directory in ["proc", "dev", "out", "tmp"] {
+            try manager.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
+        }
+    }
+
+    /// C strings and arrays that live as long as the configuration.
+    final class Strings {
+        private var owned: [UnsafeMutablePointer<CChar>] = []
+        private var arrays: [UnsafeMutableRawPointer] = []
+
+        func c(_ text: String) -> UnsafePointer<CChar> {
+            let copy = strdup(text)!
+            owned.append(copy)
+            return UnsafePointer(copy)
+        }
+
+        func array(_ texts: [String]) -> UnsafePointer<UnsafeMutablePointer<CChar>?> {
+            let pointer = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: texts.count + 1)
+            for (index, text) in texts.enumerated() { pointer[index] = UnsafeMutablePointer(mutating: c(text)) }
+            pointer[texts.count] = nil
+            arrays.append(UnsafeMutableRawPointer(pointer))
+            return UnsafePointer(pointer)
+        }
+
+        func buffer<T>(_ values: [T]) -> UnsafePointer<T> {
+            let pointer = UnsafeMutablePointer<T>.allocate(capacity: max(values.count, 1))
+            pointer.initialize(from: values, count: values.count)
+            arrays.append(UnsafeMutableRawPointer(pointer))
+            return UnsafePointer(pointer)
+        }
+
+        deinit {
+            owned.forEach { free($0) }
+            arrays.forEach { $0.deallocate() }
+        }
+    }
+
+    struct Outcome {
+        let messages: [corebox_child_message]
+        let status: Int32
+    }
+
+    /// Spawns, sends the go-ahead a user namespace waits for, reads the
+    /// messages until the socket closes, reaps the child.
+    func run(_ container: inout corebox_container, afterReady: () -> Void = {}) throws -> Outcome {
+        var syncFD: Int32 = -1
+        let pid = corebox_container_spawn(&container, &syncFD)
+        #expect(pid > 0, "spawn: \(String(cString: strerror(errno)))")
+        defer { close(syncFD) }
+        var messages: [corebox_child_message] = []
+        while true {
+            var message = corebox_child_message()
+            let count = read(syncFD, &message, MemoryLayout<corebox_child_message>.size)
+            if count <= 0 { break }
+            messages.append(message)
+            if message.kind == Int32(COREBOX_CHILD_READY.rawValue) { afterReady() }
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return Outcome(messages: messages, status: (status >> 8) & 0xFF)
+    }
+
+    func baseContainer(_ strings: Strings, script: String) -> corebox_container {
+        var container = corebox_container()
+        container.clone_flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWIPC
+        container.rootfs = strings.c(rootfs)
+        let mounts = [
+            corebox_mount(source: strings.c("proc"), destination: strings.c("/proc"), type: strings.c("proc"), data: nil,
+                          flags: UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), propagation: 0),
+            corebox_mount(source: strings.c(output.path), destination: strings.c("/out"), type: nil, data: nil,
+                          flags: UInt(MS_BIND | MS_REC), propagation: 0),
+            corebox_mount(source: strings.c("tmpfs"), destination: strings.c("/tmp"), type: strings.c("tmpfs"),
+                          data: strings.c("size=1m,mode=1777"), flags: UInt(MS_NOSUID), propagation: 0),
+        ]
+        container.mounts = strings.buffer(mounts)
+        container.mount_count = mounts.count
+        container.hostname = strings.c("inside")
+        container.umask = -1
+        container.exec_fifo_fd = -1
+        container.cwd = strings.c("/")
+        container.argv = strings.array(["sh", "-c", script])
+        container.envp = strings.array(["PATH=/bin"])
+        return container
+    }
+
+    func outputFile(_ name: String) throws -> String {
+        try String(contentsOfFile: output.path + "/" + name, encoding: .utf8)
+    }
+
+    @Test func runsInItsOwnNamespacesAndRoot() throws {
+        let strings = Strings()
+        var container = baseContainer(strings, script: "hostname > /out/hostname; echo $$ > /out/pid; ls / > /out/root; cat /proc/mounts > /out/mounts")
+        let outcome = try run(&container)
+        #expect(outcome.status == 0, "\(outcome.messages.map { ($0.stepText, $0.error) })")
+        #expect(outcome.messages.map(\.kind) == [Int32(COREBOX_CHILD_READY.rawValue)])
+        #expect(try outputFile("hostname") == "inside\n")
+        #expect(try outputFile("pid") == "1\n", "the shell is PID 1 of its PID namespace")
+        #expect(try outputFile("root").split(separator: "\n").sorted() == ["bin", "dev", "lib", "lib64", "out", "proc", "tmp"].filter {
+            FileManager.default.fileExists(atPath: rootfs + "/" + $0)
+        })
+        let mounts = try outputFile("mounts")
+        #expect(mounts.contains("proc /proc proc rw,nosuid,nodev,noexec"))
+        #expect(mounts.contains("tmpfs /tmp tmpfs rw,nosuid"))
+        // The host keeps its own name.
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count)
+        #expect(String(cString: name) != "inside")
+    }
+
+    @Test func readOnlyRootMaskedPathsCredentialsAndUmask() throws {
+        let strings = Strings()
+        var container = baseContainer(strings, script: "id > /out/id; umask > /out/umask; touch /x 2> /out/touch; cat /secret > /out/secret 2>&1; ls /hidden > /out/hidden; echo done > /out/done")
+        container.readonly_rootfs = 1
+        try "key material".write(toFile: rootfs + "/secret", atomically: false, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: rootfs + "/hidden/inside", withIntermediateDirectories: true)
+        container.devices = strings.buffer([corebox_device(path: strings.c("/dev/null"), mode: S_IFCHR | 0o666, major: 1, minor: 3, uid: 0, gid: 0)])
+        container.device_count = 1
+        container.masked_paths = strings.buffer([strings.c("/secret"), strings.c("/hidden"), strings.c("/absent")])
+        container.masked_count = 3
+        container.uid = 1000
+        container.gid = 1000
+        container.additional_gids = strings.buffer([gid_t(10), gid_t(20)])
+        container.additional_gid_count = 2
+        container.umask = 0o027
+        #expect(chmod(output.path, 0o777) == 0, "uid 1000 writes the results")
+        let outcome = try run(&container)
+        #expect(outcome.status == 0, "\(outcome.messages.map { $0.stepText })")
+        #expect(try outputFile("id") == "uid=1000 gid=1000 groups=10,20\n")
+        #expect(try outputFile("umask") == "0027\n")
+        #expect(try outputFile("secret").isEmpty, "a file is masked by /dev/null")
+        #expect(try outputFile("hidden").isEmpty, "a directory is masked by an empty tmpfs")
+        #expect(try outputFile("touch").contains("Read-only file system"))
+        #expect(try outputFile("done") == "done\n")
+    }
+
+    /// O_PATH, which Swift's Glibc leaves out (it is a _GNU_SOURCE name).
+    static let openPath: Int32 = 0o10000000
+
+    @Test func theFIFOHoldsExecUntilItIsOpened() throws {
+        let strings = Strings()
+        let fifo = bundle.path + "/exec.fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let pathFD = open(fifo, Self.openPath | O_CLOEXEC)
+        defer { close(pathFD) }
+        var container = baseContainer(strings, script: "echo started > /out/started")
+        container.exec_fifo_fd = pathFD
+        var startedBeforeOpen = true
+        let outcome = try run(&container) {
+            // Ready, and not yet started: exec waits for the reader.
+            usleep(200_000)
+            startedBeforeOpen = FileManager.default.fileExists(atPath: output.path + "/started")
+            let reader = open(fifo, O_RDONLY | O_CLOEXEC)
+            var byte: UInt8 = 0
+            #expect(read(reader, &byte, 1) == 1 && byte == UInt8(ascii: "0"))
+            close(reader)
+        }
+        #expect(!startedBeforeOpen)
+        #expect(outcome.status == 0)
+        #expect(try outputFile("started") == "started\n")
+    }
+
+    @Test func aFailedStepIsReportedWithItsErrno() throws {
+        let strings = Strings()
+        var missing = baseContainer(strings, script: "")
+        missing.argv = strings.array(["no-such-program"])
+        let notFound = try run(&missing)
+        #expect(notFound.status == 127)
+        let last = try #require(notFound.messages.last)
+        #expect(last.kind == Int32(COREBOX_CHILD_FAILED.rawValue))
+        #expect(last.error == ENOENT)
+        #expect(last.stepText == "exec no-such-program")
+
+        var badMount = baseContainer(strings, script: "true")
+        let mount = corebox_mount(source: strings.c("none"), destination: strings.c("/proc"), type: strings.c("nosuchfs"),
+                                  data: nil, flags: 0, propagation: 0)
+        badMount.mounts = strings.buffer([mount])
+        badMount.mount_count = 1
+        let failed = try run(&badMount)
+        #expect(failed.messages.count == 1)
+        #expect(failed.messages.first?.error == ENODEV)
+        #expect(failed.messages[0].stepText == "mount /proc")
+    }
+}
+
+extension corebox_child_message {
+    /// The failed step as text.
+    var stepText: String {
+        Swift.withUnsafeBytes(of: step) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+}
