@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "CCRC32C"),
 
         // Pure: layout, config files, applet registry, error types, checksums.
-        .target(name: "CoreboxCore", dependencies: ["CCRC32C"]),
+        .target(name: "CoreboxCore", dependencies: ["CCRC32C", "CZlib"]),
         .target(name: "Raft"),
         // Effects: syscalls, files, journal, sd_notify, sd-bus, HTTP.
         .target(
@@ -78,7 +78,7 @@ let package = Package(
         .target(name: "YAML", dependencies: ["CYaml"]),
         // cloud-config (docs/cloud-init.md), pure: user-data, the schema and its
         // report, metadata, and the planner (config + system snapshot -> steps).
-        .target(name: "CloudConfig", dependencies: ["CoreboxCore", "YAML", "CZlib"]),
+        .target(name: "CloudConfig", dependencies: ["CoreboxCore", "YAML"]),
         // The cloud-init applet: datasources, the snapshot of the system, the
         // applier (files, accounts, systemd over D-Bus), per-instance state.
         .target(name: "CloudInit", dependencies: ["CoreboxCore", "CoreboxSystem", "CloudConfig"]),

@@ -1,3 +1,5 @@
+import CoreboxCore
+
 /// Content that cannot be decoded: bad base64, bad gzip, broken multipart.
 public struct ContentError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What failed, in Go's words where coreos-cloudinit would print Go's
@@ -44,8 +46,8 @@ public enum ContentEncoding: Equatable, Sendable {
         switch self {
         case .none: content
         case .base64: try Base64.decode(content)
-        case .gzip: try Gzip.inflate(content)
-        case .gzipBase64: try Gzip.inflate(Base64.decode(content))
+        case .gzip: try Gzip.inflateContent(content)
+        case .gzipBase64: try Gzip.inflateContent(Base64.decode(content))
         }
     }
 }
@@ -120,5 +122,13 @@ enum Base64 {
         let bytes = [UInt8(truncatingIfNeeded: bits >> 16), UInt8(truncatingIfNeeded: bits >> 8), UInt8(truncatingIfNeeded: bits)]
         output += bytes[..<(symbols - 1)]
         return index
+    }
+}
+
+extension Gzip {
+    /// CoreboxCore's inflate with its error as a content error, the one
+    /// cloud-config reports for every encoding.
+    static func inflateContent(_ bytes: [UInt8]) throws(ContentError) -> [UInt8] {
+        do { return try inflate(bytes) } catch { throw ContentError(error.message) }
     }
 }

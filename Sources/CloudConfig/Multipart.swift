@@ -1,3 +1,5 @@
+import CoreboxCore
+
 /// MIME multipart user-data, as Flatcar's coreos-cloudinit and cloud-init
 /// take it: headers at the top with `Content-Type: multipart/mixed;
 /// boundary=...` (in any order, `MIME-Version` included), then parts, each
@@ -232,7 +234,7 @@ private struct Document {
             default: raw
             }
             if UserDataKind.isGzip(body) || MultipartUserData.gzipMediaTypes.contains(type.name) {
-                body = try Gzip.inflate(body)
+                body = try Gzip.inflateContent(body)
             }
         } catch {
             throw ContentError("multipart: \(type.name) part: \(error.message)", line: line)

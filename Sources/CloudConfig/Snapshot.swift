@@ -1,3 +1,5 @@
+import CoreboxCore
+
 /// What a path holds now.
 public enum FileState: Equatable, Sendable {
     case absent
@@ -30,21 +32,14 @@ public struct Accounts: Equatable, Sendable {
 
     /// The three files' text (shadow may be unreadable: nil).
     public init(passwd: String, group: String, shadow: String?) {
-        for fields in Self.records(passwd) where fields.count >= 7 {
-            guard let uid = UInt32(fields[2]), let gid = UInt32(fields[3]) else { continue }
-            users[fields[0]] = User(uid: uid, gid: gid, home: fields[5])
+        for user in AccountFile.users(passwd) {
+            users[user.name] = User(uid: user.uid, gid: user.gid, home: user.home)
         }
-        for fields in Self.records(group) where fields.count >= 3 {
-            if let gid = UInt32(fields[2]) { groups[fields[0]] = gid }
+        for group in AccountFile.groups(group) {
+            groups[group.name] = group.gid
         }
-        for fields in Self.records(shadow ?? "") where fields.count >= 2 {
+        for fields in AccountFile.records(shadow ?? "") where fields.count >= 2 {
             passwordHashes[fields[0]] = fields[1]
-        }
-    }
-
-    private static func records(_ text: String) -> [[String]] {
-        text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map {
-            $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         }
     }
 }

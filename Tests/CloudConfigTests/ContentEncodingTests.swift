@@ -79,3 +79,18 @@ struct ContentEncodingTests {
         #expect(try ContentEncoding.gzipBase64.decode(encoded) == Array(text.utf8))
     }
 }
+
+struct ContentErrorTests {
+    /// Bad gzip is reported in CoreboxCore's words, as a content error.
+    @Test func gzipFailuresAreContentErrors() throws {
+        #expect(throws: ContentError("gzip: invalid header")) { try ContentEncoding.gzip.decode("not gzip") }
+        #expect(throws: ContentError("gzip: no data")) { try ContentEncoding.gzip.decode("") }
+        let text = "#cloud-config\n"
+        #expect(try ContentEncoding.gzip.decode(bytes: ExternalTool.gzip(Array(text.utf8))) == Array(text.utf8))
+    }
+
+    @Test func errorsDescribeThemselves() {
+        #expect(ContentError("gzip: invalid header").description == "gzip: invalid header")
+        #expect(ContentError("multipart: no boundary in Content-Type", line: 3).description == "line 3: multipart: no boundary in Content-Type")
+    }
+}

@@ -1,34 +1,10 @@
+import CoreboxCore
 import TestSupport
 import Foundation
 import Testing
 @testable import KVServer
 
 @Suite(.serialized) struct MaintenanceServiceTests {
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-
-    /// FIPS 180-4 examples, and a message fed in uneven pieces across block boundaries.
-    @Test func sha256MatchesTheStandardVectors() {
-        func digest(_ text: String) -> String {
-            var sha = SHA256()
-            sha.update(Array(text.utf8))
-            return Self.hex(sha.finalize())
-        }
-        #expect(digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(digest("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
-            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        var pieces = SHA256()
-        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
-        var offset = 0
-        for size in [1, 63, 64, 65, 1000].cycled(until: million.count) {
-            let end = min(offset + size, million.count)
-            pieces.update(million[offset..<end])
-            offset = end
-        }
-        let digest = Self.hex(pieces.finalize())
-        #expect(digest == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
-    }
-
     @Test func endpointStatusAndHealth() async throws {
         try await EtcdServices.withServer { port in
             #expect(try await Clients.etcdctl(port, ["put", "a", "1"]).status == 0)
@@ -126,19 +102,5 @@ import Testing
             let defrag = try await Clients.etcdctl(port, ["defrag"])
             #expect(defrag.stdout.contains("Finished defragmenting etcd member[127.0.0.1:\(port)]"), "\(defrag.stderr)")
         }
-    }
-}
-
-extension Array where Element == Int {
-    /// The sizes repeated until they add up to at least `total`.
-    fileprivate func cycled(until total: Int) -> [Int] {
-        var sizes: [Int] = []
-        var sum = 0
-        while sum < total {
-            let size = self[sizes.count % count]
-            sizes.append(size)
-            sum += size
-        }
-        return sizes
     }
 }

@@ -1,1 +1,0 @@
-// OCI image layouts and their layers (issue 5; docs/container.md).
