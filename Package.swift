@@ -89,6 +89,9 @@ let package = Package(
         // OCI image layouts and docker archives: index, manifests, configs,
         // digests, and layers applied with whiteouts (issue 5).
         .target(name: "OCIImage", dependencies: ["CoreboxCore", "CoreboxSystem"]),
+        // The container applet (issue 5): the spec turned into the C child's
+        // configuration, seccomp through libseccomp, cgroups, state.
+        .target(name: "ContainerRuntime", dependencies: ["CoreboxCore", "CoreboxSystem", "OCISpec", "OCIImage", "CContainer", "CSeccomp"]),
         // etcd 3.4's gRPC API: our .proto files and the messages generated from them
         // (scripts/generate-protos).
         .target(
@@ -136,6 +139,7 @@ let package = Package(
         .testTarget(name: "CloudConfigTests", dependencies: ["CloudConfig", "YAML"], exclude: ["Corpus"]),
         .testTarget(name: "CloudInitTests", dependencies: ["CloudInit", "CloudConfig", "CoreboxSystem", "CoreboxCore", "TestSupport"]),
         .testTarget(name: "ContainerChildTests", dependencies: ["CContainer", "TestSupport"]),
+        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "OCISpec", "CContainer", "CoreboxCore", "TestSupport"]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "CoreboxCore", "TestSupport"]),
         .testTarget(name: "OCIImageTests", dependencies: ["OCIImage", "CoreboxCore", "CoreboxSystem", "TestSupport"]),
         .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdGRPCStubs"]),

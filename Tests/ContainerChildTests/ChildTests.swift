@@ -16,33 +16,7 @@ struct ChildTests {
     init() throws {
         bundle = try TemporaryDirectory()
         output = try TemporaryDirectory()
-        try Self.makeBusyboxRoot(at: bundle.path + "/rootfs")
-    }
-
-    /// /bin/busybox with its links, and the shared libraries it needs.
-    static func makeBusyboxRoot(at root: String) throws {
-        let manager = FileManager.default
-        try manager.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
-        try manager.copyItem(atPath: "/bin/busybox", toPath: root + "/bin/busybox")
-        for applet in ["sh", "cat", "hostname", "ls", "id", "true", "touch"] {
-            try manager.createSymbolicLink(atPath: root + "/bin/" + applet, withDestinationPath: "busybox")
-        }
-        let ldd = Process()
-        let pipe = Pipe()
-        ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
-        ldd.arguments = ["/bin/busybox"]
-        ldd.standardOutput = pipe
-        try ldd.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        ldd.waitUntilExit()
-        for library in text.split(separator: "\n").compactMap({ $0.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("/") } }) {
-            let path = String(library)
-            try manager.createDirectory(atPath: root + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try manager.copyItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path, toPath: root + path)
-        }
-        for directory in ["proc", "dev", "out", "tmp"] {
-            try manager.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
-        }
+        try BusyboxRoot.make(at: bundle.path + "/rootfs")
     }
 
     /// C strings and arrays that live as long as the configuration.
