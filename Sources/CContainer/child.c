@@ -134,6 +134,16 @@ static void make_device(int sync_fd, const char *rootfs, const struct corebox_de
     if (chmod(target, device->mode & 07777) < 0) fail(sync_fd, "chmod device", device->path);
 }
 
+static void make_symlink(int sync_fd, const char *rootfs, const struct corebox_symlink *link) {
+    char target[PATH_CAPACITY];
+    if (!join_path(target, rootfs, link->path)) {
+        errno = ENAMETOOLONG;
+        fail(sync_fd, "create symlink", link->path);
+    }
+    if (unlink(target) < 0 && errno != ENOENT) fail(sync_fd, "replace with a symlink", link->path);
+    if (symlink(link->target, target) < 0) fail(sync_fd, "create symlink", link->path);
+}
+
 static void enter_root(int sync_fd, const struct corebox_container *c) {
     if (c->no_pivot) {
         if (chdir(c->rootfs) < 0) fail(sync_fd, "chdir to", c->rootfs);
@@ -276,6 +286,7 @@ static int child_main(void *argument) {
         if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) fail(sync_fd, "bind the root", c->rootfs);
         for (size_t i = 0; i < c->mount_count; i++) mount_one(sync_fd, c->rootfs, &c->mounts[i]);
         for (size_t i = 0; i < c->device_count; i++) make_device(sync_fd, c->rootfs, &c->devices[i], (c->clone_flags & CLONE_NEWUSER) != 0);
+        for (size_t i = 0; i < c->symlink_count; i++) make_symlink(sync_fd, c->rootfs, &c->symlinks[i]);
         enter_root(sync_fd, c);
         for (size_t i = 0; i < c->masked_count; i++) mask_path(sync_fd, c->masked_paths[i]);
         for (size_t i = 0; i < c->readonly_count; i++) make_readonly(sync_fd, c->readonly_paths[i]);

@@ -29,6 +29,11 @@ struct corebox_device {
     gid_t gid;
 };
 
+struct corebox_symlink {
+    const char *target; // what the link points to, as written
+    const char *path;   // absolute, inside the root; whatever is there is replaced
+};
+
 struct corebox_rlimit {
     int resource;
     rlim_t soft, hard;
@@ -84,6 +89,9 @@ struct corebox_container {
 
     int exec_fifo_fd; // an O_PATH descriptor of the state dir's FIFO; -1: exec at once
     int preserved_fds; // descriptors 3 .. 3 + N - 1 stay open across exec
+
+    const struct corebox_symlink *symlinks; // made after the devices (/dev/fd, /dev/ptmx)
+    size_t symlink_count;
 };
 
 // What the child sends on the sync socket.
