@@ -228,11 +228,15 @@ static void set_credentials(int sync_fd, const struct corebox_container *c) {
     }
 }
 
-// execve of argv[0], looked up in envp's PATH when it has no '/'.
-static void exec_process(int sync_fd, const struct corebox_container *c) {
+// argv[0], looked up in envp's PATH when it has no '/'. With `execute`,
+// execve of the first candidate that works; without, returns once one is
+// executable, so that a missing program fails before the exec FIFO wait
+// (`create` reports it, as runc does) rather than after `start`.
+static void find_program(int sync_fd, const struct corebox_container *c, int execute) {
     const char *file = c->argv[0];
     if (strchr(file, '/')) {
-        execve(file, c->argv, c->envp);
+        if (execute) execve(file, c->argv, c->envp);
+        else if (access(file, X_OK) == 0) return;
         fail(sync_fd, "exec", file);
     }
     const char *search = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -250,7 +254,8 @@ static void exec_process(int sync_fd, const struct corebox_container *c) {
             if (used == 0) candidate[used++] = '.';
             candidate[used++] = '/';
             memcpy(candidate + used, file, name + 1);
-            execve(candidate, c->argv, c->envp);
+            if (execute) execve(candidate, c->argv, c->envp);
+            else if (access(candidate, X_OK) == 0) return;
             if (errno != ENOENT && errno != ENOTDIR) saved = errno;
         }
         if (*end == 0) break;
@@ -312,6 +317,7 @@ static int child_main(void *argument) {
     if (fifo_fd >= 0 && fifo_fd < 3 + c->preserved_fds) fcntl(fifo_fd, F_SETFD, FD_CLOEXEC);
     if (sync_fd < 3 + c->preserved_fds) fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
 
+    if (fifo_fd >= 0) find_program(sync_fd, c, 0);
     send_message(sync_fd, COREBOX_CHILD_READY, 0, "ready", NULL);
     if (fifo_fd >= 0) {
         // Blocks until `start` opens the FIFO for reading.
@@ -329,7 +335,7 @@ static int child_main(void *argument) {
     }
     if (c->seccomp_filter && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c->seccomp_flags, c->seccomp_filter) < 0)
         fail(sync_fd, "load the seccomp filter", NULL);
-    exec_process(sync_fd, c);
+    find_program(sync_fd, c, 1);
     return 127;
 }
 

@@ -59,6 +59,9 @@ public struct ContainerState: Equatable, Sendable, JSONObject {
     /// What `runc state` prints: two-space indent, no final newline.
     public var runcJSON: String { json.text(indent: "  ") }
 
+    /// The same fields compact, as `runc list --format json` writes each.
+    public var compactJSON: String { json.text() }
+
     /// The runtime-spec's state, as hooks read it on stdin: compact, in the
     /// spec's order, pid left out when 0 and annotations when empty.
     public var specJSON: String {
