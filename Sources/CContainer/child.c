@@ -274,6 +274,15 @@ static int child_main(void *argument) {
     // /proc/PID/exe and write to the runtime's binary (CVE-2019-5736).
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(sync_fd, "prctl(PR_SET_DUMPABLE)", NULL);
 
+    // The process starts clean whatever the runtime blocked or handled:
+    // no blocked signals, every disposition the default.
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) fail(sync_fd, "unblock signals", NULL);
+    for (int number = 1; number < NSIG; number++) {
+        if (number != SIGKILL && number != SIGSTOP) signal(number, SIG_DFL);
+    }
+
     if (c->clone_flags & CLONE_NEWUSER) {
         char go;
         if (read(sync_fd, &go, 1) != 1) fail(sync_fd, "wait for the ID maps", NULL);

@@ -105,7 +105,7 @@ struct ChildTests {
 
     @Test func runsInItsOwnNamespacesAndRoot() throws {
         let strings = Strings()
-        var container = baseContainer(strings, script: "hostname > /out/hostname; echo $$ > /out/pid; ls / > /out/root; cat /proc/mounts > /out/mounts")
+        var container = baseContainer(strings, script: "hostname > /out/hostname; echo $$ > /out/pid; ls / > /out/root; cat /proc/mounts > /out/mounts; grep ^SigBlk /proc/self/status > /out/blocked")
         let outcome = try run(&container)
         #expect(outcome.status == 0, "\(outcome.messages.map { ($0.stepText, $0.error) })")
         #expect(outcome.messages.map(\.kind) == [Int32(COREBOX_CHILD_READY.rawValue)])
@@ -114,6 +114,8 @@ struct ChildTests {
         #expect(try outputFile("root").split(separator: "\n").sorted() == ["bin", "dev", "lib", "lib64", "out", "proc", "tmp"].filter {
             FileManager.default.fileExists(atPath: rootfs + "/" + $0)
         })
+        // The test runner's threads block SIGTERM; the container starts with nothing blocked.
+        #expect(try outputFile("blocked") == "SigBlk:\t0000000000000000\n")
         let mounts = try outputFile("mounts")
         #expect(mounts.contains("proc /proc proc rw,nosuid,nodev,noexec"))
         #expect(mounts.contains("tmpfs /tmp tmpfs rw,nosuid"))

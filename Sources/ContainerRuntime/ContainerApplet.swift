@@ -1,0 +1,194 @@
+import CoreboxCore
+import CoreboxSystem
+import Glibc
+import OCISpec
+
+/// The `container` applet: an OCI runtime with runc's command line
+/// (docs: REFERENCE.md, "container"). Global flags come before the command.
+public enum ContainerApplet {
+    public static func main(_ context: AppletContext) -> Int32 {
+        run(context.arguments, layout: context.layout, output: .console)
+    }
+
+    static let usage = """
+        usage: container [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--systemd-cgroup] COMMAND ...
+          create [--bundle|-b DIR] [--pid-file FILE] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID
+          start ID
+          run [--bundle|-b DIR] [--pid-file FILE] [--detach|-d] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID
+          state ID
+          kill [--all|-a] ID [SIGNAL]
+          delete [--force|-f] ID
+          list [--format|-f table|json] [--quiet|-q]
+          features
+          spec [--rootless] [--bundle|-b DIR]
+          --version
+        """
+
+    /// Runs a command line with its output going to `output` (tests pass their own).
+    static func run(_ arguments: [String], layout: Layout, output: Output) -> Int32 {
+        var global: ParsedArguments
+        do {
+            global = try ParsedArguments(
+                arguments, values: ["root", "log", "log-format", "rootless"],
+                flags: ["debug", "systemd-cgroup", "version", "v", "help", "h"], stopAtPositional: true)
+        } catch {
+            output.error("container: \(error)\n\(usage)\n")
+            return 1
+        }
+        if global.flag("version") || global.flag("v") {
+            output.out("container version \(Corebox.version)\nspec: \(OCIVersion.runtime)\nlibseccomp: \(SeccompProgram.libseccompVersion)\n")
+            return 0
+        }
+        if global.flag("help") || global.flag("h") || global.positionals.isEmpty {
+            output.out(usage + "\n")
+            return global.positionals.isEmpty && !global.flag("help") && !global.flag("h") ? 1 : 0
+        }
+        let format = global.value("log-format") ?? "text"
+        guard format == "text" || format == "json" else {
+            output.error("container: --log-format: want text or json, got \"\(format)\"\n")
+            return 1
+        }
+        let log = ContainerLog(file: global.value("log"), json: format == "json", debug: global.flag("debug"), output: output)
+        let command = global.positionals.removeFirst()
+        let commands = ContainerCommands(
+            root: global.value("root") ?? layout.containerRuntime, systemdCgroup: global.flag("systemd-cgroup"), log: log, output: output)
+        do {
+            return try commands.run(command, Array(global.positionals))
+        } catch {
+            log.error(error.description)
+            return 1
+        }
+    }
+}
+
+/// Where the applet's output goes: the console, or a test's buffers.
+struct Output: Sendable {
+    let out: @Sendable (String) -> Void
+    let error: @Sendable (String) -> Void
+
+    static let console = Output(out: Console.out, error: Console.error)
+}
+
+/// Errors go to stderr as `container: MESSAGE`; with `--log` every message
+/// also goes to the file, as runc's logrus writes it (text or one JSON object a line).
+struct ContainerLog {
+    let file: String?
+    let json: Bool
+    let debug: Bool
+    let output: Output
+
+    func error(_ message: String) {
+        output.error("container: \(message)\n")
+        write("error", message)
+    }
+
+    func warning(_ message: String) {
+        output.error("container: warning: \(message)\n")
+        write("warning", message)
+    }
+
+    func debug(_ message: String) {
+        guard debug else { return }
+        if file == nil { output.error("container: debug: \(message)\n") }
+        write("debug", message)
+    }
+
+    private func write(_ level: String, _ message: String) {
+        guard let file else { return }
+        let time = Clock.now().text
+        let line = json
+            ? "{\"level\":\(JSONText.quoted(level)),\"msg\":\(JSONText.quoted(message)),\"time\":\(JSONText.quoted(time))}\n"
+            : "time=\(JSONText.quoted(time)) level=\(level) msg=\(JSONText.quoted(message))\n"
+        let fd = Glibc.open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            output.error("container: --log: \(SystemError(errno: errno, operation: "open", path: file))\n")
+            return
+        }
+        defer { Syscall.close(fd) }
+        try? Syscall.writeAll(fd, Array(line.utf8), path: file)
+    }
+}
+
+enum Clock {
+    static func now() -> Timestamp {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Timestamp(seconds: Int64(time.tv_sec), nanoseconds: Int32(time.tv_nsec))
+    }
+}
+
+enum JSONText {
+    /// A JSON string literal.
+    static func quoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\t": result += "\\t"
+            case "\r": result += "\\r"
+            case _ where scalar.value < 0x20: result += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+}
+
+/// Go flag syntax as runc's CLI takes it: `-name` or `--name`,
+/// `--name=value` or `--name value`; `--` ends the flags.
+struct ParsedArguments {
+    var values: [String: String] = [:]
+    var flags: Set<String> = []
+    var positionals: [String] = []
+
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// - Parameters:
+    ///   - aliases: short names for long ones (`b` for `bundle`).
+    ///   - stopAtPositional: everything from the first positional on is
+    ///     positional (the global flags stop at the command).
+    init(_ arguments: [String], values valued: Set<String>, flags boolean: Set<String>, aliases: [String: String] = [:],
+         stopAtPositional: Bool = false) throws(Invalid) {
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            if argument == "--" {
+                positionals += rest
+                return
+            }
+            guard argument.hasPrefix("-"), argument != "-" else {
+                positionals.append(argument)
+                if stopAtPositional {
+                    positionals += rest
+                    return
+                }
+                continue
+            }
+            var name = String(argument.drop { $0 == "-" })
+            var inline: String?
+            if let equals = name.firstIndex(of: "=") {
+                inline = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            name = aliases[name] ?? name
+            if valued.contains(name) {
+                guard let value = inline ?? rest.popFirst() else { throw Invalid(description: "flag needs an argument: -\(name)") }
+                values[name] = value
+            } else if boolean.contains(name) {
+                if let inline, inline != "true" {
+                    if inline == "false" { continue }
+                    throw Invalid(description: "invalid boolean value \"\(inline)\" for -\(name)")
+                }
+                flags.insert(name)
+            } else {
+                throw Invalid(description: "flag provided but not defined: -\(name)")
+            }
+        }
+    }
+
+    func value(_ name: String) -> String? { values[name] }
+    func flag(_ name: String) -> Bool { flags.contains(name) }
+}
