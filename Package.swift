@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "CloudConfigTests", dependencies: ["CloudConfig", "YAML"], exclude: ["Corpus"]),
         .testTarget(name: "CloudInitTests", dependencies: ["CloudInit", "CloudConfig", "CoreboxSystem", "CoreboxCore", "TestSupport"]),
-        .testTarget(name: "ContainerChildTests", dependencies: ["CContainer", "TestSupport"]),
+        .testTarget(name: "ContainerChildTests", dependencies: ["CContainer", "ContainerRuntime", "TestSupport"]),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "OCISpec", "CContainer", "CoreboxCore", "TestSupport"]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "CoreboxCore", "TestSupport"]),
         .testTarget(name: "OCIImageTests", dependencies: ["OCIImage", "CoreboxCore", "CoreboxSystem", "TestSupport"]),

@@ -361,28 +361,30 @@ public final class ChildConfiguration {
 
 /// The C memory and descriptors a `ChildConfiguration` hands out, freed and
 /// closed together when it goes (also when its initializer throws).
-private final class ChildMemory {
+public final class ChildMemory {
     var descriptors: [Int32] = []
+
+    public init() {}
     private var copies: [UnsafeMutablePointer<CChar>] = []
     private var allocations: [UnsafeMutableRawPointer] = []
 
-    func string(_ text: String) -> UnsafePointer<CChar> {
+    public func string(_ text: String) -> UnsafePointer<CChar> {
         let copy = strdup(text)!
         copies.append(copy)
         return UnsafePointer(copy)
     }
 
     /// A NULL-terminated array of strings.
-    func strings(_ texts: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
+    public func strings(_ texts: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
         buffer(texts.map { Optional(string($0)) } + [nil])
     }
 
     /// The same, typed as argv and envp are.
-    func mutableStrings(_ texts: [String]) -> UnsafePointer<UnsafeMutablePointer<CChar>?> {
+    public func mutableStrings(_ texts: [String]) -> UnsafePointer<UnsafeMutablePointer<CChar>?> {
         buffer(texts.map { UnsafeMutablePointer(mutating: string($0)) } + [nil])
     }
 
-    func buffer<T>(_ values: [T]) -> UnsafePointer<T> {
+    public func buffer<T>(_ values: [T]) -> UnsafePointer<T> {
         let pointer = UnsafeMutablePointer<T>.allocate(capacity: max(values.count, 1))
         pointer.initialize(from: values, count: values.count)
         allocations.append(UnsafeMutableRawPointer(pointer))

@@ -1,4 +1,5 @@
 import CContainer
+import ContainerRuntime
 import Foundation
 import Glibc
 import Testing
@@ -17,38 +18,6 @@ struct ChildTests {
         bundle = try TemporaryDirectory()
         output = try TemporaryDirectory()
         try BusyboxRoot.make(at: bundle.path + "/rootfs")
-    }
-
-    /// C strings and arrays that live as long as the configuration.
-    final class Strings {
-        private var owned: [UnsafeMutablePointer<CChar>] = []
-        private var arrays: [UnsafeMutableRawPointer] = []
-
-        func c(_ text: String) -> UnsafePointer<CChar> {
-            let copy = strdup(text)!
-            owned.append(copy)
-            return UnsafePointer(copy)
-        }
-
-        func array(_ texts: [String]) -> UnsafePointer<UnsafeMutablePointer<CChar>?> {
-            let pointer = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: texts.count + 1)
-            for (index, text) in texts.enumerated() { pointer[index] = UnsafeMutablePointer(mutating: c(text)) }
-            pointer[texts.count] = nil
-            arrays.append(UnsafeMutableRawPointer(pointer))
-            return UnsafePointer(pointer)
-        }
-
-        func buffer<T>(_ values: [T]) -> UnsafePointer<T> {
-            let pointer = UnsafeMutablePointer<T>.allocate(capacity: max(values.count, 1))
-            pointer.initialize(from: values, count: values.count)
-            arrays.append(UnsafeMutableRawPointer(pointer))
-            return UnsafePointer(pointer)
-        }
-
-        deinit {
-            owned.forEach { free($0) }
-            arrays.forEach { $0.deallocate() }
-        }
     }
 
     struct Outcome {
@@ -76,26 +45,26 @@ struct ChildTests {
         return Outcome(messages: messages, status: (status >> 8) & 0xFF)
     }
 
-    func baseContainer(_ strings: Strings, script: String) -> corebox_container {
+    func baseContainer(_ strings: ChildMemory, script: String) -> corebox_container {
         var container = corebox_container()
         container.clone_flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWIPC
-        container.rootfs = strings.c(rootfs)
+        container.rootfs = strings.string(rootfs)
         let mounts = [
-            corebox_mount(source: strings.c("proc"), destination: strings.c("/proc"), type: strings.c("proc"), data: nil,
+            corebox_mount(source: strings.string("proc"), destination: strings.string("/proc"), type: strings.string("proc"), data: nil,
                           flags: UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), propagation: 0),
-            corebox_mount(source: strings.c(output.path), destination: strings.c("/out"), type: nil, data: nil,
+            corebox_mount(source: strings.string(output.path), destination: strings.string("/out"), type: nil, data: nil,
                           flags: UInt(MS_BIND | MS_REC), propagation: 0),
-            corebox_mount(source: strings.c("tmpfs"), destination: strings.c("/tmp"), type: strings.c("tmpfs"),
-                          data: strings.c("size=1m,mode=1777"), flags: UInt(MS_NOSUID), propagation: 0),
+            corebox_mount(source: strings.string("tmpfs"), destination: strings.string("/tmp"), type: strings.string("tmpfs"),
+                          data: strings.string("size=1m,mode=1777"), flags: UInt(MS_NOSUID), propagation: 0),
         ]
         container.mounts = strings.buffer(mounts)
         container.mount_count = mounts.count
-        container.hostname = strings.c("inside")
+        container.hostname = strings.string("inside")
         container.umask = -1
         container.exec_fifo_fd = -1
-        container.cwd = strings.c("/")
-        container.argv = strings.array(["sh", "-c", script])
-        container.envp = strings.array(["PATH=/bin"])
+        container.cwd = strings.string("/")
+        container.argv = strings.mutableStrings(["sh", "-c", script])
+        container.envp = strings.mutableStrings(["PATH=/bin"])
         return container
     }
 
@@ -104,7 +73,7 @@ struct ChildTests {
     }
 
     @Test func runsInItsOwnNamespacesAndRoot() throws {
-        let strings = Strings()
+        let strings = ChildMemory()
         var container = baseContainer(strings, script: "hostname > /out/hostname; echo $$ > /out/pid; ls / > /out/root; cat /proc/mounts > /out/mounts; grep ^SigBlk /proc/self/status > /out/blocked")
         let outcome = try run(&container)
         #expect(outcome.status == 0, "\(outcome.messages.map { ($0.stepText, $0.error) })")
@@ -126,14 +95,14 @@ struct ChildTests {
     }
 
     @Test func readOnlyRootMaskedPathsCredentialsAndUmask() throws {
-        let strings = Strings()
+        let strings = ChildMemory()
         var container = baseContainer(strings, script: "id > /out/id; umask > /out/umask; touch /x 2> /out/touch; cat /secret > /out/secret 2>&1; ls /hidden > /out/hidden; echo done > /out/done")
         container.readonly_rootfs = 1
         try "key material".write(toFile: rootfs + "/secret", atomically: false, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: rootfs + "/hidden/inside", withIntermediateDirectories: true)
-        container.devices = strings.buffer([corebox_device(path: strings.c("/dev/null"), mode: S_IFCHR | 0o666, major: 1, minor: 3, uid: 0, gid: 0)])
+        container.devices = strings.buffer([corebox_device(path: strings.string("/dev/null"), mode: S_IFCHR | 0o666, major: 1, minor: 3, uid: 0, gid: 0)])
         container.device_count = 1
-        container.masked_paths = strings.buffer([strings.c("/secret"), strings.c("/hidden"), strings.c("/absent")])
+        container.masked_paths = strings.buffer([strings.string("/secret"), strings.string("/hidden"), strings.string("/absent")])
         container.masked_count = 3
         container.uid = 1000
         container.gid = 1000
@@ -155,7 +124,7 @@ struct ChildTests {
     static let openPath: Int32 = 0o10000000
 
     @Test func theFIFOHoldsExecUntilItIsOpened() throws {
-        let strings = Strings()
+        let strings = ChildMemory()
         let fifo = bundle.path + "/exec.fifo"
         #expect(mkfifo(fifo, 0o600) == 0)
         let pathFD = open(fifo, Self.openPath | O_CLOEXEC)
@@ -178,9 +147,9 @@ struct ChildTests {
     }
 
     @Test func aFailedStepIsReportedWithItsErrno() throws {
-        let strings = Strings()
+        let strings = ChildMemory()
         var missing = baseContainer(strings, script: "")
-        missing.argv = strings.array(["no-such-program"])
+        missing.argv = strings.mutableStrings(["no-such-program"])
         let notFound = try run(&missing)
         #expect(notFound.status == 127)
         let last = try #require(notFound.messages.last)
@@ -189,7 +158,7 @@ struct ChildTests {
         #expect(last.stepText == "exec no-such-program")
 
         var badMount = baseContainer(strings, script: "true")
-        let mount = corebox_mount(source: strings.c("none"), destination: strings.c("/proc"), type: strings.c("nosuchfs"),
+        let mount = corebox_mount(source: strings.string("none"), destination: strings.string("/proc"), type: strings.string("nosuchfs"),
                                   data: nil, flags: 0, propagation: 0)
         badMount.mounts = strings.buffer([mount])
         badMount.mount_count = 1

@@ -62,41 +62,27 @@ struct SeccompTests {
     /// the shell's exit status.
     func run(_ seccomp: Seccomp, script: String) throws -> Int32 {
         let program = try SeccompProgram(seccomp)
-        var owned: [UnsafeMutablePointer<CChar>] = []
-        defer { owned.forEach { free($0) } }
-        func c(_ text: String) -> UnsafeMutablePointer<CChar> {
-            let copy = strdup(text)!
-            owned.append(copy)
-            return copy
-        }
+        let memory = ChildMemory()
         let mounts = [
-            corebox_mount(source: c(output.path), destination: c("/out"), type: nil, data: nil,
+            corebox_mount(source: memory.string(output.path), destination: memory.string("/out"), type: nil, data: nil,
                           flags: UInt(MS_BIND | MS_REC), propagation: 0),
-            corebox_mount(source: c("tmpfs"), destination: c("/tmp"), type: c("tmpfs"),
-                          data: c("size=1m,mode=1777"), flags: UInt(MS_NOSUID), propagation: 0),
+            corebox_mount(source: memory.string("tmpfs"), destination: memory.string("/tmp"), type: memory.string("tmpfs"),
+                          data: memory.string("size=1m,mode=1777"), flags: UInt(MS_NOSUID), propagation: 0),
         ]
-        let argv: [UnsafeMutablePointer<CChar>?] = [c("/bin/sh"), c("-c"), c(script), nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = [c("PATH=/bin"), nil]
+        var container = corebox_container()
+        container.clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+        container.rootfs = memory.string(rootfs)
+        container.mounts = memory.buffer(mounts)
+        container.mount_count = mounts.count
+        container.umask = -1
+        container.exec_fifo_fd = -1
+        container.cwd = memory.string("/")
+        container.argv = memory.mutableStrings(["/bin/sh", "-c", script])
+        container.envp = memory.mutableStrings(["PATH=/bin"])
+        container.seccomp_filter = UnsafeRawPointer(program.fprog)
+        container.seccomp_flags = program.flags
         var syncFD: Int32 = -1
-        let pid = mounts.withUnsafeBufferPointer { mounts in
-            argv.withUnsafeBufferPointer { argv in
-                envp.withUnsafeBufferPointer { envp in
-                    var container = corebox_container()
-                    container.clone_flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
-                    container.rootfs = UnsafePointer(c(rootfs))
-                    container.mounts = mounts.baseAddress
-                    container.mount_count = mounts.count
-                    container.umask = -1
-                    container.exec_fifo_fd = -1
-                    container.cwd = UnsafePointer(c("/"))
-                    container.argv = argv.baseAddress
-                    container.envp = envp.baseAddress
-                    container.seccomp_filter = UnsafeRawPointer(program.fprog)
-                    container.seccomp_flags = program.flags
-                    return withExtendedLifetime(program) { corebox_container_spawn(&container, &syncFD) }
-                }
-            }
-        }
+        let pid = withExtendedLifetime(program) { corebox_container_spawn(&container, &syncFD) }
         try #require(pid > 0, "spawn: \(String(cString: strerror(errno)))")
         defer { close(syncFD) }
         var failures: [String] = []
