@@ -50,10 +50,3 @@ extension String {
         String(unicodeScalars.reversed().drop { $0.properties.isWhitespace }.reversed().map(Character.init))
     }
 }
-
-extension String {
-    /// Without white space at either end.
-    var trimmingWhiteSpace: String {
-        String(unicodeScalars.drop { $0.properties.isWhitespace }.reversed().drop { $0.properties.isWhitespace }.reversed().map(Character.init))
-    }
-}

@@ -81,9 +81,3 @@ extension Accounts {
         }
     }
 }
-
-extension String {
-    var trimmingWhiteSpace: String {
-        String(unicodeScalars.drop { $0.properties.isWhitespace }.reversed().drop { $0.properties.isWhitespace }.reversed().map(Character.init))
-    }
-}

@@ -49,7 +49,6 @@ struct Options {
     var fromNoCloud: String?
     var fromEC2: String?
     var fromProcCmdline = false
-    var workspace: String?
     var unitTimeout: Duration = .seconds(90)
 
     static let usage = """
@@ -72,68 +71,43 @@ struct Options {
           -help                    print this text
         """
 
-    struct Invalid: Error, CustomStringConvertible {
-        let description: String
-    }
+    typealias Invalid = GoFlags.Invalid
 
     init(_ arguments: [String]) throws(Invalid) {
-        var rest = arguments[...]
-        while let argument = rest.popFirst() {
-            guard argument.hasPrefix("-"), argument != "-", argument != "--" else {
-                throw Invalid(description: "unexpected argument \"\(argument)\"")
+        let parsed = try GoFlags(
+            arguments,
+            values: ["from-file", "from-url", "from-configdrive", "from-nocloud", "from-ec2-metadata", "workspace",
+                     "ssh-key-name", "output", "unit-timeout", "oem"],
+            flags: ["version", "help", "ignore-failure", "validate", "dry-run", "from-proc-cmdline"],
+            aliases: ["h": "help"])
+        if let argument = parsed.positionals.first { throw Invalid(description: "unexpected argument \"\(argument)\"") }
+        version = parsed.flag("version")
+        help = parsed.flag("help")
+        ignoreFailure = parsed.flag("ignore-failure")
+        validate = parsed.flag("validate")
+        dryRun = parsed.flag("dry-run")
+        fromProcCmdline = parsed.flag("from-proc-cmdline")
+        fromFile = parsed.value("from-file")
+        fromURL = parsed.value("from-url")
+        fromConfigDrive = parsed.value("from-configdrive")
+        fromNoCloud = parsed.value("from-nocloud")
+        fromEC2 = parsed.value("from-ec2-metadata")
+        switch parsed.value("output") {
+        case nil, "text"?: json = false
+        case "json"?: json = true
+        case let other?: throw Invalid(description: "invalid value \"\(other)\" for -output (text or json)")
+        }
+        if let text = parsed.value("unit-timeout") {
+            do {
+                unitTimeout = try GoSyntax.parseDuration(text)
+            } catch {
+                throw Invalid(description: "invalid value \(GoSyntax.quote(text)) for flag -unit-timeout: \(error)")
             }
-            var name = String(argument.drop { $0 == "-" })
-            var value: String?
-            if let equals = name.firstIndex(of: "=") {
-                value = String(name[name.index(after: equals)...])
-                name = String(name[..<equals])
-            }
-            func text() throws(Invalid) -> String {
-                if let value { return value }
-                guard let next = rest.popFirst() else { throw Invalid(description: "flag needs an argument: -\(name)") }
-                return next
-            }
-            func flag() throws(Invalid) -> Bool {
-                guard let value else { return true }
-                guard let flag = try? GoSyntax.parseBool(value) else {
-                    throw Invalid(description: "invalid boolean value \(GoSyntax.quote(value)) for -\(name)")
-                }
-                return flag
-            }
-            switch name {
-            case "version": version = try flag()
-            case "help", "h": help = try flag()
-            case "ignore-failure": ignoreFailure = try flag()
-            case "validate": validate = try flag()
-            case "dry-run": dryRun = try flag()
-            case "from-proc-cmdline": fromProcCmdline = try flag()
-            case "from-file": fromFile = try text()
-            case "from-url": fromURL = try text()
-            case "from-configdrive": fromConfigDrive = try text()
-            case "from-nocloud": fromNoCloud = try text()
-            case "from-ec2-metadata": fromEC2 = try text()
-            case "workspace": workspace = try text()
-            case "ssh-key-name": _ = try text()
-            case "output":
-                switch try text() {
-                case "text": json = false
-                case "json": json = true
-                case let other: throw Invalid(description: "invalid value \"\(other)\" for -output (text or json)")
-                }
-            case "unit-timeout":
-                let text = try text()
-                do {
-                    unitTimeout = try GoSyntax.parseDuration(text)
-                } catch {
-                    throw Invalid(description: "invalid value \(GoSyntax.quote(text)) for flag -unit-timeout: \(error)")
-                }
-            case "oem":
-                let oem = try text()
-                guard oem == "ec2-compat" else { throw Invalid(description: "Invalid option to -oem: \"\(oem)\". Supported options: [\"ec2-compat\"]") }
-                fromEC2 = fromEC2 ?? "http://169.254.169.254/"
-                fromConfigDrive = fromConfigDrive ?? "/media/configdrive"
-            default: throw Invalid(description: "flag provided but not defined: -\(name)")
-            }
+        }
+        if let oem = parsed.value("oem") {
+            guard oem == "ec2-compat" else { throw Invalid(description: "Invalid option to -oem: \"\(oem)\". Supported options: [\"ec2-compat\"]") }
+            fromEC2 = fromEC2 ?? "http://169.254.169.254/"
+            fromConfigDrive = fromConfigDrive ?? "/media/configdrive"
         }
     }
 

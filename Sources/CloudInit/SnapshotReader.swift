@@ -46,9 +46,3 @@ enum SnapshotReader {
         }
     }
 }
-
-extension String {
-    init(nulTerminated buffer: [CChar]) {
-        self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}

@@ -26,9 +26,9 @@ public enum ContainerApplet {
 
     /// Runs a command line with its output going to `output` (tests pass their own).
     static func run(_ arguments: [String], layout: Layout, output: Output) -> Int32 {
-        var global: ParsedArguments
+        var global: GoFlags
         do {
-            global = try ParsedArguments(
+            global = try GoFlags(
                 arguments, values: ["root", "log", "log-format", "rootless"],
                 flags: ["debug", "systemd-cgroup", "version", "v", "help", "h"], stopAtPositional: true)
         } catch {
@@ -97,8 +97,8 @@ struct ContainerLog {
         guard let file else { return }
         let time = Clock.now().text
         let line = json
-            ? "{\"level\":\(JSONText.quoted(level)),\"msg\":\(JSONText.quoted(message)),\"time\":\(JSONText.quoted(time))}\n"
-            : "time=\(JSONText.quoted(time)) level=\(level) msg=\(JSONText.quoted(message))\n"
+            ? "{\"level\":\(JSONString.quoted(level)),\"msg\":\(JSONString.quoted(message)),\"time\":\(JSONString.quoted(time))}\n"
+            : "time=\(GoSyntax.quote(time)) level=\(level) msg=\(GoSyntax.quote(message))\n"
         let fd = Glibc.open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             output.error("container: --log: \(SystemError(errno: errno, operation: "open", path: file))\n")
@@ -115,80 +115,4 @@ enum Clock {
         clock_gettime(CLOCK_REALTIME, &time)
         return Timestamp(seconds: Int64(time.tv_sec), nanoseconds: Int32(time.tv_nsec))
     }
-}
-
-enum JSONText {
-    /// A JSON string literal.
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\t": result += "\\t"
-            case "\r": result += "\\r"
-            case _ where scalar.value < 0x20: result += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
-}
-
-/// Go flag syntax as runc's CLI takes it: `-name` or `--name`,
-/// `--name=value` or `--name value`; `--` ends the flags.
-struct ParsedArguments {
-    var values: [String: String] = [:]
-    var flags: Set<String> = []
-    var positionals: [String] = []
-
-    struct Invalid: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// - Parameters:
-    ///   - aliases: short names for long ones (`b` for `bundle`).
-    ///   - stopAtPositional: everything from the first positional on is
-    ///     positional (the global flags stop at the command).
-    init(_ arguments: [String], values valued: Set<String>, flags boolean: Set<String>, aliases: [String: String] = [:],
-         stopAtPositional: Bool = false) throws(Invalid) {
-        var rest = arguments[...]
-        while let argument = rest.popFirst() {
-            if argument == "--" {
-                positionals += rest
-                return
-            }
-            guard argument.hasPrefix("-"), argument != "-" else {
-                positionals.append(argument)
-                if stopAtPositional {
-                    positionals += rest
-                    return
-                }
-                continue
-            }
-            var name = String(argument.drop { $0 == "-" })
-            var inline: String?
-            if let equals = name.firstIndex(of: "=") {
-                inline = String(name[name.index(after: equals)...])
-                name = String(name[..<equals])
-            }
-            name = aliases[name] ?? name
-            if valued.contains(name) {
-                guard let value = inline ?? rest.popFirst() else { throw Invalid(description: "flag needs an argument: -\(name)") }
-                values[name] = value
-            } else if boolean.contains(name) {
-                if let inline, inline != "true" {
-                    if inline == "false" { continue }
-                    throw Invalid(description: "invalid boolean value \"\(inline)\" for -\(name)")
-                }
-                flags.insert(name)
-            } else {
-                throw Invalid(description: "flag provided but not defined: -\(name)")
-            }
-        }
-    }
-
-    func value(_ name: String) -> String? { values[name] }
-    func flag(_ name: String) -> Bool { flags.contains(name) }
 }

@@ -28,9 +28,9 @@ struct ContainerCommands {
     private func parse(
         _ command: String, _ arguments: [String], values: Set<String> = [], flags: Set<String> = [],
         aliases: [String: String] = [:], positionals: ClosedRange<Int>
-    ) throws(CommandError) -> ParsedArguments {
-        let parsed: ParsedArguments
-        do { parsed = try ParsedArguments(arguments, values: values, flags: flags, aliases: aliases) } catch {
+    ) throws(CommandError) -> GoFlags {
+        let parsed: GoFlags
+        do { parsed = try GoFlags(arguments, values: values, flags: flags, aliases: aliases) } catch {
             throw CommandError("\(command): \(error)")
         }
         guard positionals.contains(parsed.positionals.count) else {
@@ -49,7 +49,7 @@ struct ContainerCommands {
     private static let createValues: Set<String> = ["bundle", "pid-file", "console-socket", "preserve-fds"]
     private static let createFlags: Set<String> = ["no-pivot", "no-new-keyring"]
 
-    private func creation(_ parsed: ParsedArguments, command: String) throws(CommandError) -> ContainerCreation {
+    private func creation(_ parsed: GoFlags, command: String) throws(CommandError) -> ContainerCreation {
         if systemdCgroup {
             throw CommandError("\(command): --systemd-cgroup: the systemd cgroup driver is not supported; leave the flag out to use cgroupfs")
         }

@@ -1,45 +1,91 @@
 import CoreboxCore
 import Glibc
 
-/// A helper program run to completion (useradd and the like), its output
-/// kept for the error message.
+/// A helper program run to completion (useradd, a container hook), its
+/// output kept for the error message.
 public enum Subprocess {
     public struct Result: Sendable {
         public let status: Int32
         /// stdout and stderr together, as a person would have seen them.
         public let output: String
+        /// Killed with SIGKILL when its time ran out.
+        public let timedOut: Bool
     }
 
-    /// Runs `path` with `arguments` and an empty environment but PATH; waits.
+    /// Runs `path` with `arguments` and an environment of PATH alone; waits.
     public static func run(_ path: String, _ arguments: [String]) throws(SystemError) -> Result {
-        var pipe: [Int32] = [0, 0]
-        guard Glibc.pipe(&pipe) == 0 else { throw SystemError(errno: errno, operation: "pipe") }
-        // Only the child's dup2'd copies may survive exec: other threads spawn too.
-        for fd in pipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        try run(path, argv: [path] + arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
+    }
+
+    /// Runs `path` with exactly `argv` and `environment`, `input` on its
+    /// stdin; kills it once `timeout` has passed.
+    public static func run(
+        _ path: String, argv: [String], environment: [String], input: [UInt8] = [], timeout: Duration? = nil
+    ) throws(SystemError) -> Result {
+        // Sockets rather than pipes: close-on-exec from the start (Glibc's
+        // module has no pipe2), and a write to a program that does not read
+        // its stdin fails with EPIPE (MSG_NOSIGNAL) instead of a SIGPIPE.
+        var stdin: [Int32] = [0, 0]
+        var output: [Int32] = [0, 0]
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        guard socketpair(AF_UNIX, type, 0, &stdin) == 0 else { throw SystemError(errno: errno, operation: "socketpair") }
+        guard socketpair(AF_UNIX, type, 0, &output) == 0 else {
+            stdin.forEach { Syscall.close($0) }
+            throw SystemError(errno: errno, operation: "socketpair")
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, pipe[1], 2)
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
-        defer { (argv + envp).forEach { free($0) } }
+        posix_spawn_file_actions_adddup2(&actions, stdin[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 2)
+        let cArguments = argv.map { strdup($0) } + [nil]
+        let cEnvironment = environment.map { strdup($0) } + [nil]
+        defer { (cArguments + cEnvironment).forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, nil, argv, envp)
-        Syscall.close(pipe[1])
-        defer { Syscall.close(pipe[0]) }
-        guard spawned == 0 else { throw SystemError(errno: spawned, operation: "posix_spawn", path: path) }
-        var output: [UInt8] = []
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
-        defer { chunk.deallocate() }
-        while let count = try? Syscall.read(pipe[0], into: chunk), count > 0 { output += chunk[..<count] }
+        let spawned = posix_spawn(&pid, path, &actions, nil, cArguments, cEnvironment)
+        Syscall.close(stdin[0])
+        Syscall.close(output[1])
+        defer { Syscall.close(output[0]) }
+        guard spawned == 0 else {
+            Syscall.close(stdin[1])
+            throw SystemError(errno: spawned, operation: "posix_spawn", path: path)
+        }
+        // Small inputs (a hook's state) fit the socket's buffer: this does not block.
+        _ = input.withUnsafeBytes { send(stdin[1], $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        Syscall.close(stdin[1])
+
+        var text: [UInt8] = []
+        var timedOut = false
+        let deadline = timeout.map { monotonicMilliseconds() + Int64($0.components.seconds) * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            var entry = pollfd(fd: output[0], events: Int16(POLLIN), revents: 0)
+            let left = deadline.map { Int32(clamping: max(0, $0 - monotonicMilliseconds())) } ?? -1
+            let ready = poll(&entry, 1, left)
+            if ready == 0 {
+                timedOut = true
+                _ = kill(pid, SIGKILL)
+                break
+            }
+            if ready < 0 { if errno == EINTR { continue } else { break } }
+            let count = read(output[0], &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            text += buffer[..<count]
+        }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             guard errno == EINTR else { throw SystemError(errno: errno, operation: "waitpid", path: path) }
         }
         // WIFEXITED / WEXITSTATUS, and 128 + the signal otherwise, as a shell reports it.
         let exit = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return Result(status: exit, output: String(decoding: output, as: UTF8.self))
+        return Result(status: exit, output: String(decoding: text, as: UTF8.self), timedOut: timedOut)
+    }
+
+    private static func monotonicMilliseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
     }
 }

@@ -130,7 +130,7 @@ public enum Syscall {
 
 extension String {
     /// The text of a NUL-terminated C buffer.
-    init(nulTerminated buffer: [CChar]) {
+    public init(nulTerminated buffer: [CChar]) {
         self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
