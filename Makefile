@@ -52,6 +52,7 @@ bench: build
 	bench/startup
 	bench/kvd
 	bench/cloud-init
+	bench/container
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/corebox

@@ -114,7 +114,7 @@ let package = Package(
 
         .executableTarget(
             name: "corebox",
-            dependencies: ["CoreboxCore", "CoreboxSystem", "KVServer", "KVClient", "CloudInit", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CoreboxCore", "CoreboxSystem", "KVServer", "KVClient", "CloudInit", "ContainerRuntime", .product(name: "Logging", package: "swift-log")],
             // A position-dependent executable has almost no load-time relocations
             // (21,589 -> 347): every exec of every applet starts faster
             // (docs/ARCHITECTURE.md, "Start-up cost").
@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(name: "CloudConfigTests", dependencies: ["CloudConfig", "YAML"], exclude: ["Corpus"]),
         .testTarget(name: "CloudInitTests", dependencies: ["CloudInit", "CloudConfig", "CoreboxSystem", "CoreboxCore", "TestSupport"]),
         .testTarget(name: "ContainerChildTests", dependencies: ["CContainer", "ContainerRuntime", "TestSupport"]),
-        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "OCISpec", "CContainer", "CoreboxCore", "TestSupport"]),
+        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "OCISpec", "OCIImage", "CContainer", "CoreboxCore", "CoreboxSystem", "TestSupport"]),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "CoreboxCore", "TestSupport"]),
         .testTarget(name: "OCIImageTests", dependencies: ["OCIImage", "CoreboxCore", "CoreboxSystem", "TestSupport"]),
         .testTarget(name: "EtcdAPITests", dependencies: ["EtcdAPI", "EtcdGRPCStubs"]),

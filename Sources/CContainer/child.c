@@ -4,19 +4,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 // The child runs in a copy of a possibly multi-threaded process: no malloc,
@@ -40,13 +45,34 @@ static void send_message(int fd, int kind, int error, const char *step, const ch
         if (used + 1 < sizeof message.step) message.step[used++] = ' ';
         for (const char *part = subject; *part && used + 1 < sizeof message.step; part++) message.step[used++] = *part;
     }
-    (void)!write(fd, &message, sizeof message);
+    // No SIGPIPE when `create` has gone (after READY).
+    (void)!send(fd, &message, sizeof message, MSG_NOSIGNAL);
 }
 
-// Reports the failed step with errno and ends the child.
+// Set once READY is sent: `create` has returned and reads no more messages.
+static int ready_sent;
+
+static void write_text(int fd, const char *text) { (void)!write(fd, text, strlen(text)); }
+
+// Reports the failed step with errno and ends the child. After READY
+// nobody reads the sync socket, so the report goes to the container's
+// stderr too (runc's init also tells it there).
 static void __attribute__((noreturn)) fail(int fd, const char *step, const char *subject) {
-    send_message(fd, COREBOX_CHILD_FAILED, errno, step, subject);
-    _exit(errno == ENOENT ? 127 : 126);
+    int error = errno;
+    send_message(fd, COREBOX_CHILD_FAILED, error, step, subject);
+    if (ready_sent) {
+        write_text(2, "container: ");
+        write_text(2, step);
+        if (subject) {
+            write_text(2, " ");
+            write_text(2, subject);
+        }
+        write_text(2, ": ");
+        const char *description = strerrordesc_np(error);
+        write_text(2, description ? description : "unknown error");
+        write_text(2, "\n");
+    }
+    _exit(error == ENOENT ? 127 : 126);
 }
 
 // `root` + `path` into `out`; false when it does not fit.
@@ -202,6 +228,24 @@ static void write_sysctl(int sync_fd, const char *key, const char *value) {
     close(fd);
 }
 
+static void load_seccomp(int sync_fd, const struct corebox_container *c) {
+    if (c->seccomp_filter && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c->seccomp_flags, c->seccomp_filter) < 0)
+        fail(sync_fd, "load the seccomp filter", NULL);
+}
+
+static void write_sysctls(int sync_fd, const struct corebox_container *c) {
+    for (size_t i = 0; i < c->sysctl_count; i++) write_sysctl(sync_fd, c->sysctl_keys[i], c->sysctl_values[i]);
+}
+
+static int capset_sets(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2] = {
+        {(uint32_t)effective, (uint32_t)permitted, (uint32_t)inheritable},
+        {(uint32_t)(effective >> 32), (uint32_t)(permitted >> 32), (uint32_t)(inheritable >> 32)},
+    };
+    return (int)syscall(SYS_capset, &header, data);
+}
+
 static void set_credentials(int sync_fd, const struct corebox_container *c) {
     if (c->set_capabilities) {
         for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
@@ -215,12 +259,14 @@ static void set_credentials(int sync_fd, const struct corebox_container *c) {
     if (setresgid(c->gid, c->gid, c->gid) < 0) fail(sync_fd, "setgid", NULL);
     if (setresuid(c->uid, c->uid, c->uid) < 0) fail(sync_fd, "setuid", NULL);
     if (c->set_capabilities) {
-        struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
-        struct __user_cap_data_struct data[2] = {
-            {(uint32_t)c->cap_effective, (uint32_t)c->cap_permitted, (uint32_t)c->cap_inheritable},
-            {(uint32_t)(c->cap_effective >> 32), (uint32_t)(c->cap_permitted >> 32), (uint32_t)(c->cap_inheritable >> 32)},
-        };
-        if (syscall(SYS_capset, &header, data) < 0) fail(sync_fd, "capset", NULL);
+        // Without no_new_privs only CAP_SYS_ADMIN may load a seccomp filter,
+        // which comes last: keep it until then. execve computes the new
+        // sets from the bounding, inheritable and ambient ones alone, so it
+        // does not outlive the exec unless the config grants it.
+        uint64_t admin = c->seccomp_filter && !c->no_new_privileges ? 1ULL << CAP_SYS_ADMIN : 0;
+        if (capset_sets(c->cap_effective | admin, c->cap_permitted | admin, c->cap_inheritable) < 0 &&
+            (admin == 0 || capset_sets(c->cap_effective, c->cap_permitted, c->cap_inheritable) < 0))
+            fail(sync_fd, "capset", NULL);
         for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
             if ((c->cap_ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
                 fail(sync_fd, "raise an ambient capability", NULL);
@@ -230,8 +276,8 @@ static void set_credentials(int sync_fd, const struct corebox_container *c) {
 
 // argv[0], looked up in envp's PATH when it has no '/'. With `execute`,
 // execve of the first candidate that works; without, returns once one is
-// executable, so that a missing program fails before the exec FIFO wait
-// (`create` reports it, as runc does) rather than after `start`.
+// executable, so that a missing program fails before READY: `create`
+// reports it rather than `start`, `exec` as its own error (as runc).
 static void find_program(int sync_fd, const struct corebox_container *c, int execute) {
     const char *file = c->argv[0];
     if (strchr(file, '/')) {
@@ -265,6 +311,304 @@ static void find_program(int sync_fd, const struct corebox_container *c, int exe
     fail(sync_fd, "exec", file);
 }
 
+// setns(CLONE_NEWPID) moves only the children: fork one, a child of the
+// runtime (CLONE_PARENT) so that the runtime waits for it, report its pid
+// and leave. The new process goes on once the report is written.
+static void enter_pid_namespace(int sync_fd) {
+    int reported[2];
+    if (pipe2(reported, O_CLOEXEC) < 0) fail(sync_fd, "pipe", NULL);
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+    if (pid < 0) fail(sync_fd, "fork into the pid namespace", NULL);
+    if (pid == 0) {
+        char byte;
+        close(reported[1]);
+        while (read(reported[0], &byte, 1) < 0 && errno == EINTR) {}
+        close(reported[0]);
+        return;
+    }
+    struct corebox_child_message message;
+    memset(&message, 0, sizeof message);
+    message.kind = COREBOX_CHILD_FORKED;
+    message.pid = pid;
+    (void)!write(sync_fd, &message, sizeof message);
+    _exit(0); // closes the pipe: the new process goes on
+}
+
+// A pty from the root the process ends in; the master goes to the console
+// socket, the slave becomes the controlling terminal and stdio.
+static void setup_console(int sync_fd, const struct corebox_container *c) {
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) fail(sync_fd, "open", "/dev/ptmx");
+    int unlock = 0, number;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &number) < 0) fail(sync_fd, "unlock the pty", NULL);
+    char slave_path[32] = "/dev/pts/", digits[16];
+    size_t used = strlen(slave_path);
+    int count = 0;
+    for (int value = number; value > 0 || count == 0; value /= 10) digits[count++] = (char)('0' + value % 10);
+    while (count > 0) slave_path[used++] = digits[--count];
+    slave_path[used] = 0;
+    if (c->console_height && c->console_width) {
+        struct winsize size = {.ws_row = c->console_height, .ws_col = c->console_width};
+        if (ioctl(master, TIOCSWINSZ, &size) < 0) fail(sync_fd, "set the console size", NULL);
+    }
+    if (c->clone_flags & CLONE_NEWNS) {
+        int console = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        if (console < 0) fail(sync_fd, "create", "/dev/console");
+        close(console);
+        if (mount(slave_path, "/dev/console", NULL, MS_BIND, NULL) < 0) fail(sync_fd, "bind the console onto", "/dev/console");
+    }
+    char name[] = "/dev/ptmx";
+    struct iovec payload = {name, sizeof name - 1};
+    union {
+        struct cmsghdr header;
+        char space[CMSG_SPACE(sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr message = {.msg_iov = &payload, .msg_iovlen = 1, .msg_control = control.space, .msg_controllen = sizeof control.space};
+    struct cmsghdr *rights = CMSG_FIRSTHDR(&message);
+    rights->cmsg_level = SOL_SOCKET;
+    rights->cmsg_type = SCM_RIGHTS;
+    rights->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(rights), &master, sizeof(int));
+    if (sendmsg(c->console_socket_fd, &message, MSG_NOSIGNAL) < 0) fail(sync_fd, "send the pty master to the console socket", NULL);
+    close(master);
+    close(c->console_socket_fd);
+
+    int slave = open(slave_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) fail(sync_fd, "open", slave_path);
+    // The process's user owns its terminal, as with a login.
+    if (fchown(slave, c->uid, (gid_t)-1) < 0) fail(sync_fd, "chown", slave_path);
+    for (int fd = 0; fd < 3; fd++) {
+        if (dup2(slave, fd) < 0) fail(sync_fd, "make the pty the stdio", NULL);
+    }
+    close(slave);
+    if (ioctl(0, TIOCSCTTY, 0) < 0) fail(sync_fd, "make the pty the controlling terminal", NULL);
+}
+
+// MARK: Namespaces after the joins
+
+static int joins_user_namespace(const struct corebox_container *c) {
+    for (size_t i = 0; i < c->join_count; i++) {
+        if (c->joins[i].type == CLONE_NEWUSER) return 1;
+    }
+    return 0;
+}
+
+// Whether the child is in a user namespace other than the runtime's.
+static int in_user_namespace(const struct corebox_container *c) {
+    return (c->clone_flags & CLONE_NEWUSER) || joins_user_namespace(c);
+}
+
+// The namespaces clone(2) makes; the child unshares the others. A time
+// namespace takes only children, so the pid namespace is made with it: the
+// one fork is the init of both (an init cannot fork with CLONE_PARENT).
+static int namespaces_at_clone(const struct corebox_container *c) {
+    if (c->create_after_joins) return 0;
+    if (c->clone_flags & CLONE_NEWTIME) return c->clone_flags & ~(CLONE_NEWTIME | CLONE_NEWPID);
+    return c->clone_flags;
+}
+
+// Makes the namespaces clone did not; returns whether the child must fork
+// to be in them.
+static int unshare_namespaces(int sync_fd, const struct corebox_container *c) {
+    int later = c->clone_flags & ~namespaces_at_clone(c);
+    if (later == 0) return 0;
+    if (unshare(later) < 0) fail(sync_fd, "unshare the namespaces", NULL);
+    return (later & (CLONE_NEWPID | CLONE_NEWTIME)) != 0;
+}
+
+// MARK: Hooks
+
+// Text built in a fixed buffer, cut when it is full.
+struct text {
+    char *buffer;
+    size_t capacity, used;
+};
+
+static void append(struct text *text, const char *part) {
+    for (; *part && text->used + 1 < text->capacity; part++) text->buffer[text->used++] = *part;
+    text->buffer[text->used] = 0;
+}
+
+static void append_number(struct text *text, long long value) {
+    char digits[24], *start = digits + sizeof digits - 1;
+    *start = 0;
+    do *--start = (char)('0' + value % 10); while ((value /= 10) > 0);
+    append(text, start);
+}
+
+// Reads a chunk of a hook's output, keeping what fits; false at its end
+// (or when nothing is left to read without waiting).
+static int keep_output(int fd, struct text *kept) {
+    char chunk[512];
+    ssize_t count = read(fd, chunk, sizeof chunk - 1);
+    if (count <= 0) return 0;
+    chunk[count] = 0;
+    append(kept, chunk);
+    return 1;
+}
+
+static long long monotonic_milliseconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec * 1000LL + now.tv_nsec / 1000000;
+}
+
+// Runs hooks.KIND[index]: `state` on its stdin, the start of its stdout and
+// stderr kept for the error, killed once its timeout has passed. Returns 0
+// when it exits with 0; else -1 with the failure in `failure` (its errno,
+// or 0 when the hook itself failed).
+static int run_hook(const char *kind, size_t index, const struct corebox_hook *hook, const char *state,
+                    struct corebox_child_message *failure) {
+    memset(failure, 0, sizeof *failure);
+    failure->kind = COREBOX_CHILD_FAILED;
+    struct text step = {failure->step, sizeof failure->step, 0};
+    append(&step, "hooks.");
+    append(&step, kind);
+    append(&step, "[");
+    append_number(&step, (long long)index);
+    append(&step, "] (");
+    append(&step, hook->path);
+    append(&step, ")");
+
+    // stdin is a socket: a hook that exits unread must not raise SIGPIPE here.
+    int input[2] = {-1, -1}, output[2] = {-1, -1}, exec_error[2] = {-1, -1};
+    pid_t pid = -1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, input) == 0 && pipe2(output, O_CLOEXEC) == 0 &&
+        pipe2(exec_error, O_CLOEXEC) == 0)
+        pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0); // fork(2) without glibc's atfork handlers
+    if (pid == 0) {
+        if (dup2(input[1], 0) >= 0 && dup2(output[1], 1) >= 0 && dup2(output[1], 2) >= 0)
+            execve(hook->path, hook->argv, hook->envp);
+        int error = errno;
+        (void)!write(exec_error[1], &error, sizeof error);
+        _exit(127);
+    }
+    int spawn_error = errno;
+    close(input[1]);
+    close(output[1]);
+    close(exec_error[1]);
+    if (pid < 0) {
+        close(input[0]);
+        close(output[0]);
+        close(exec_error[0]);
+        failure->error = errno = spawn_error;
+        return -1;
+    }
+
+    size_t length = strlen(state), sent = 0;
+    char caught[128];
+    struct text kept = {caught, sizeof caught, 0};
+    caught[0] = 0;
+    long long deadline = hook->timeout > 0 ? monotonic_milliseconds() + hook->timeout * 1000LL : -1;
+    int timed_out = 0;
+    // Until the hook exits (not until its output closes: what it leaves
+    // in the background may hold that open).
+    int exited = (int)syscall(SYS_pidfd_open, pid, 0);
+    while (exited >= 0) {
+        struct pollfd entries[3] = {{input[0], POLLOUT, 0}, {output[0], POLLIN, 0}, {exited, POLLIN, 0}};
+        long long left = deadline < 0 ? -1 : deadline - monotonic_milliseconds();
+        int ready = deadline >= 0 && left <= 0 ? 0 : poll(entries, 3, left > INT_MAX ? INT_MAX : (int)left);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) {
+            timed_out = 1;
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (entries[0].revents) {
+            ssize_t count = send(input[0], state + sent, length - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (count > 0) sent += (size_t)count;
+            if ((count < 0 && errno != EAGAIN) || sent == length) {
+                close(input[0]);
+                input[0] = -1;
+            }
+        }
+        if (entries[1].revents && !keep_output(output[0], &kept)) {
+            close(output[0]);
+            output[0] = -1;
+        }
+        if (entries[2].revents) break;
+    }
+    int watch_error = exited < 0 ? errno : 0;
+    if (watch_error) kill(pid, SIGKILL);
+    // What it wrote before it exited.
+    if (output[0] >= 0 && fcntl(output[0], F_SETFL, O_NONBLOCK) == 0) {
+        while (keep_output(output[0], &kept)) {}
+    }
+    close(exited);
+    close(input[0]);
+    close(output[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    int error = 0;
+    int exec_failed = read(exec_error[0], &error, sizeof error) == sizeof error;
+    close(exec_error[0]);
+    if (exec_failed || watch_error) {
+        failure->error = errno = exec_failed ? error : watch_error;
+        return -1;
+    }
+    if (!timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+    if (timed_out) {
+        append(&step, ": timed out after ");
+        append_number(&step, hook->timeout);
+        append(&step, "s");
+    } else if (WIFEXITED(status)) {
+        append(&step, ": exit status ");
+        append_number(&step, WEXITSTATUS(status));
+    } else {
+        append(&step, ": killed by signal ");
+        append_number(&step, WTERMSIG(status));
+    }
+    while (kept.used > 0 && (caught[kept.used - 1] == '\n' || caught[kept.used - 1] == ' ')) caught[--kept.used] = 0;
+    if (kept.used > 0) {
+        append(&step, ": ");
+        append(&step, caught);
+    }
+    return -1;
+}
+
+static int run_hooks(const char *kind, const struct corebox_hook *hooks, size_t count, const char *state,
+                     struct corebox_child_message *failure) {
+    for (size_t i = 0; i < count; i++) {
+        if (run_hook(kind, i, &hooks[i], state, failure) < 0) return -1;
+    }
+    return 0;
+}
+
+// With hooks: lets the parent run prestart and createRuntime (the mounts
+// are made, the root not yet entered), takes the states it answers with,
+// and runs createContainer here, in the container's namespaces.
+static void run_create_hooks(int sync_fd, const struct corebox_container *c) {
+    if (!c->hooks_sync) return;
+    send_message(sync_fd, COREBOX_CHILD_HOOKS, 0, "run the hooks", NULL);
+    ssize_t count;
+    do count = recv(sync_fd, c->state_buffer, c->state_capacity, 0); while (count < 0 && errno == EINTR);
+    // Two states, each ending in a NUL.
+    if (count <= 0 || c->state_buffer[count - 1] != 0 || strlen(c->state_buffer) + 1 >= (size_t)count) {
+        if (count >= 0) errno = EPROTO;
+        fail(sync_fd, "receive the state for the hooks", NULL);
+    }
+    struct corebox_child_message failure;
+    if (run_hooks("createContainer", c->create_container_hooks, c->create_container_count, c->state_buffer, &failure) < 0) {
+        (void)!write(sync_fd, &failure, sizeof failure);
+        _exit(1);
+    }
+}
+
+// The startContainer hooks, once `start` has opened the FIFO (`fifo`,
+// open for writing), and `start`'s answer: READY, or the hook that failed.
+static void run_start_hooks(int sync_fd, int fifo, const struct corebox_container *c) {
+    struct corebox_child_message answer;
+    const char *state = c->hooks_sync ? c->state_buffer + strlen(c->state_buffer) + 1 : "";
+    if (run_hooks("startContainer", c->start_container_hooks, c->start_container_count, state, &answer) < 0) {
+        (void)!write(fifo, &answer, sizeof answer);
+        _exit(1);
+    }
+    memset(&answer, 0, sizeof answer);
+    answer.kind = COREBOX_CHILD_READY;
+    if (write(fifo, &answer, sizeof answer) != sizeof answer) fail(sync_fd, "write the exec FIFO", NULL);
+}
+
 static int child_main(void *argument) {
     const struct child_arguments *arguments = argument;
     const struct corebox_container *c = arguments->container;
@@ -282,52 +626,82 @@ static int child_main(void *argument) {
     for (int number = 1; number < NSIG; number++) {
         if (number != SIGKILL && number != SIGSTOP) signal(number, SIG_DFL);
     }
+    for (size_t i = 0; i < c->cgroup_procs_count; i++) {
+        if (write(c->cgroup_procs_fds[i], "0", 1) != 1) fail(sync_fd, "join the container's cgroups", NULL);
+    }
 
     if (c->clone_flags & CLONE_NEWUSER) {
         char go;
         if (read(sync_fd, &go, 1) != 1) fail(sync_fd, "wait for the ID maps", NULL);
         if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail(sync_fd, "become root in the user namespace", NULL);
     }
+    // /proc/self/fd of the host when the root is only chrooted to: -1 else.
+    int descriptors = -1;
+    int joins_pid = 0;
     for (size_t i = 0; i < c->join_count; i++) {
         if (setns(c->joins[i].fd, c->joins[i].type) < 0) fail(sync_fd, "join a namespace", NULL);
+        joins_pid |= c->joins[i].type == CLONE_NEWPID;
     }
+    // The joined user namespace's root, as with a new one once its maps are written.
+    if (joins_user_namespace(c) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+        fail(sync_fd, "become root in the user namespace", NULL);
+    if (unshare_namespaces(sync_fd, c) || joins_pid) enter_pid_namespace(sync_fd);
+    // A session of its own, as runc gives every process (and a terminal needs).
+    if (setsid() < 0) fail(sync_fd, "setsid", NULL);
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0) fail(sync_fd, "sethostname", c->hostname);
     if (c->domainname && setdomainname(c->domainname, strlen(c->domainname)) < 0) fail(sync_fd, "setdomainname", c->domainname);
 
     if (c->clone_flags & CLONE_NEWNS) {
         unsigned long propagation = c->rootfs_propagation ? c->rootfs_propagation : MS_SLAVE | MS_REC;
-        if (mount(NULL, "/", NULL, propagation, NULL) < 0) fail(sync_fd, "set the propagation of /", NULL);
+        // pivot_root and MS_MOVE refuse a shared root or parent, and an
+        // unbindable root cannot be bound: either is private for the switch
+        // and set on the new root after it.
+        int after_switch = (propagation & (MS_SHARED | MS_UNBINDABLE)) != 0;
+        if (mount(NULL, "/", NULL, after_switch ? MS_PRIVATE | MS_REC : propagation, NULL) < 0)
+            fail(sync_fd, "set the propagation of /", NULL);
         if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) fail(sync_fd, "bind the root", c->rootfs);
         for (size_t i = 0; i < c->mount_count; i++) mount_one(sync_fd, c->rootfs, &c->mounts[i]);
-        for (size_t i = 0; i < c->device_count; i++) make_device(sync_fd, c->rootfs, &c->devices[i], (c->clone_flags & CLONE_NEWUSER) != 0);
+        for (size_t i = 0; i < c->device_count; i++) make_device(sync_fd, c->rootfs, &c->devices[i], in_user_namespace(c));
         for (size_t i = 0; i < c->symlink_count; i++) make_symlink(sync_fd, c->rootfs, &c->symlinks[i]);
+        run_create_hooks(sync_fd, c);
         enter_root(sync_fd, c);
+        if (after_switch && mount(NULL, "/", NULL, propagation, NULL) < 0) fail(sync_fd, "set the propagation of the root", NULL);
+        // Before /proc/sys turns read-only (runc's order too).
+        write_sysctls(sync_fd, c);
         for (size_t i = 0; i < c->masked_count; i++) mask_path(sync_fd, c->masked_paths[i]);
         for (size_t i = 0; i < c->readonly_count; i++) make_readonly(sync_fd, c->readonly_paths[i]);
         if (c->readonly_rootfs && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
             fail(sync_fd, "remount the root read-only", NULL);
     } else if (c->rootfs) {
+        run_create_hooks(sync_fd, c);
+        // The root has no /proc of its own to reopen the exec FIFO through.
+        descriptors = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (descriptors < 0) fail(sync_fd, "open /proc/self/fd", NULL);
         if (chroot(c->rootfs) < 0 || chdir("/") < 0) fail(sync_fd, "chroot", c->rootfs);
+        write_sysctls(sync_fd, c);
+    } else {
+        write_sysctls(sync_fd, c);
     }
-    for (size_t i = 0; i < c->sysctl_count; i++) write_sysctl(sync_fd, c->sysctl_keys[i], c->sysctl_values[i]);
+    if (c->terminal) setup_console(sync_fd, c);
     for (size_t i = 0; i < c->rlimit_count; i++) {
         struct rlimit limit = {c->rlimits[i].soft, c->rlimits[i].hard};
         if (setrlimit(c->rlimits[i].resource, &limit) < 0) fail(sync_fd, "setrlimit", NULL);
     }
+    // Everything past the preserved descriptors closes on exec. Before the
+    // filter: profiles written before close_range(2) existed refuse it.
+    if (syscall(SYS_close_range, 3 + c->preserved_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+        fail(sync_fd, "mark descriptors close-on-exec", NULL);
+    if (c->exec_fifo_fd >= 0 && c->exec_fifo_fd < 3 + c->preserved_fds) fcntl(c->exec_fifo_fd, F_SETFD, FD_CLOEXEC);
+    if (sync_fd < 3 + c->preserved_fds) fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
     set_credentials(sync_fd, c);
     if (c->umask >= 0) umask((mode_t)c->umask);
     if (c->cwd && chdir(c->cwd) < 0) fail(sync_fd, "chdir to", c->cwd);
     if (c->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(sync_fd, "set no_new_privs", NULL);
 
-    // Everything past the preserved descriptors closes on exec.
-    if (syscall(SYS_close_range, 3 + c->preserved_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-        fail(sync_fd, "mark descriptors close-on-exec", NULL);
     int fifo_fd = c->exec_fifo_fd;
-    if (fifo_fd >= 0 && fifo_fd < 3 + c->preserved_fds) fcntl(fifo_fd, F_SETFD, FD_CLOEXEC);
-    if (sync_fd < 3 + c->preserved_fds) fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
-
-    if (fifo_fd >= 0) find_program(sync_fd, c, 0);
+    find_program(sync_fd, c, 0);
     send_message(sync_fd, COREBOX_CHILD_READY, 0, "ready", NULL);
+    ready_sent = 1;
     if (fifo_fd >= 0) {
         // Blocks until `start` opens the FIFO for reading.
         char path[64] = "/proc/self/fd/";
@@ -337,13 +711,14 @@ static int child_main(void *argument) {
         for (int value = fifo_fd; value > 0 || count == 0; value /= 10) digits[count++] = (char)('0' + value % 10);
         while (count > 0) path[used++] = digits[--count];
         path[used] = 0;
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        int fd = descriptors >= 0 ? openat(descriptors, path + strlen("/proc/self/fd/"), O_WRONLY | O_CLOEXEC)
+                                  : open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0) fail(sync_fd, "open the exec FIFO", NULL);
-        if (write(fd, "0", 1) != 1) fail(sync_fd, "write the exec FIFO", NULL);
+        run_start_hooks(sync_fd, fd, c);
         close(fd);
     }
-    if (c->seccomp_filter && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c->seccomp_flags, c->seccomp_filter) < 0)
-        fail(sync_fd, "load the seccomp filter", NULL);
+    // Last, so the filter sees no call of the runtime's but execve.
+    load_seccomp(sync_fd, c);
     find_program(sync_fd, c, 1);
     return 127;
 }
@@ -361,7 +736,7 @@ pid_t corebox_container_spawn(const struct corebox_container *container, int *sy
         return -1;
     }
     struct child_arguments arguments = {container, sockets[1]};
-    pid_t pid = clone(child_main, stack + stack_size, container->clone_flags | SIGCHLD, &arguments);
+    pid_t pid = clone(child_main, stack + stack_size, namespaces_at_clone(container) | SIGCHLD, &arguments);
     int saved = errno;
     munmap(stack, stack_size);
     close(sockets[1]);

@@ -103,6 +103,27 @@ int corebox_curl_perform(void *handle, corebox_buffer *body, corebox_buffer *hea
     return curl.easy_perform(handle);
 }
 
+struct sink {
+    int (*write)(void *context, const char *data, size_t length);
+    void *context;
+};
+
+static size_t pass_to_sink(char *data, size_t size, size_t count, void *target) {
+    struct sink *sink = target;
+    size_t n = size * count;
+    return sink->write(sink->context, data, n) ? n : 0; // 0: curl reports CURLE_WRITE_ERROR
+}
+
+int corebox_curl_perform_sink(void *handle, int (*write)(void *context, const char *data, size_t length), void *context,
+                              corebox_buffer *headers) {
+    struct sink sink = {write, context};
+    curl.easy_setopt(handle, CURLOPT_WRITEFUNCTION, pass_to_sink);
+    curl.easy_setopt(handle, CURLOPT_WRITEDATA, &sink);
+    curl.easy_setopt(handle, CURLOPT_HEADERFUNCTION, append);
+    curl.easy_setopt(handle, CURLOPT_HEADERDATA, headers);
+    return curl.easy_perform(handle);
+}
+
 long corebox_curl_response_code(void *handle) {
     long code = 0;
     curl.easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code);

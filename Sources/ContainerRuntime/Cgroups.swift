@@ -93,27 +93,38 @@ public enum Cgroups {
                 } catch where error.errno == EEXIST {}
             }
         }
-        for write in plan.writes {
-            do {
-                switch write.content {
-                case .text(let value):
-                    try writeFile(write.path, value)
-                case .parentsValue:
-                    if try readText(write.path).isEmpty {
-                        try writeFile(write.path, try readText(parent(of: write.directory) + "/" + write.file))
-                    }
-                }
-            } catch {
-                switch write.onError {
-                case .fail: throw error
-                case .ignoreIfMissing where error.errno != ENOENT: throw error
-                case .ignoreIfMissing, .ignore: continue
+        for write in plan.writes { try perform(write) }
+        if let filter = plan.deviceFilter, let unified = plan.directories.first(where: \.isUnified) {
+            try attachDeviceFilter(filter, to: unified.path)
+        }
+        if let pid { try attach(plan, pid: pid) }
+    }
+
+    static func perform(_ write: CgroupWrite) throws(SystemError) {
+        do {
+            switch write.content {
+            case .text(let value):
+                try writeFile(write.path, value)
+            case .parentsValue:
+                if try readText(write.path).isEmpty {
+                    try writeFile(write.path, try readText(parent(of: write.directory) + "/" + write.file))
                 }
             }
+        } catch {
+            switch write.onError {
+            case .fail: throw error
+            case .ignore: return
+            case .ignoreIfMissing: if error.errno != ENOENT { throw error }
+            case .otherwiseIfMissing(let instead):
+                if error.errno != ENOENT { throw error }
+                try perform(instead)
+            }
         }
-        if let pid {
-            for directory in plan.directories { try writeFile(directory.path + "/cgroup.procs", String(pid)) }
-        }
+    }
+
+    /// Moves `pid` into every one of the plan's cgroups (made by `apply`).
+    public static func attach(_ plan: CgroupPlan, pid: Int32) throws(SystemError) {
+        for directory in plan.directories { try writeFile(directory.path + "/cgroup.procs", String(pid)) }
     }
 
     static func parent(of path: String) -> String {
@@ -196,7 +207,9 @@ public enum Cgroups {
     /// retrying while the kernel still reports them busy. Missing ones are fine.
     public static func remove(_ plan: CgroupPlan) throws(SystemError) {
         if plan.freezer.map({ exists($0.path) }) == true { try? thaw(plan) }
-        for directory in plan.directories where exists(directory.path) {
+        for directory in plan.directories {
+            // Most often empty already: one rmdir, no walk.
+            if Glibc.rmdir(directory.path) == 0 || errno == ENOENT { continue }
             for path in try subtree(directory.path).reversed() {
                 for pid in (try? readText(path + "/cgroup.procs"))?.split(separator: "\n").compactMap({ Int32($0) }) ?? [] {
                     _ = kill(pid, SIGKILL)

@@ -25,8 +25,8 @@ public struct ChildConfigurationError: Error, Equatable, Sendable, CustomStringC
 /// it lives; use the structure only inside `withContainer`.
 ///
 /// Not done here (the caller sets them in `withContainer`): the exec FIFO,
-/// preserved descriptors, `--no-pivot`, seccomp. Joining an existing pid or
-/// user namespace and the time namespace are not supported yet.
+/// preserved descriptors, `--no-pivot`, seccomp, the console socket, the
+/// room for the hooks' states (`reserveHookStates`).
 public final class ChildConfiguration {
     private var container = corebox_container()
     private let memory = ChildMemory()
@@ -66,6 +66,54 @@ public final class ChildConfiguration {
         container.sysctl_values = memory.strings(sysctl.map(\.value))
         container.sysctl_count = sysctl.count
         try setProcess(process)
+        setHooks(config.hooks ?? Hooks())
+    }
+
+    /// For `exec`: `process` run in the namespaces of the container's init
+    /// (those of `namespaces`, entered through /proc/INIT/ns), in no new
+    /// root: joining the mount namespace puts it in the container's.
+    public init(exec process: ContainerProcess, namespaces: [Namespace], initPID: pid_t) throws(ChildConfigurationError) {
+        uidMappings = []
+        gidMappings = []
+        oomScoreAdj = process.oomScoreAdj
+        container.umask = -1
+        container.exec_fifo_fd = -1
+        var joins: [corebox_namespace_join] = []
+        // The user namespace first: the others belong to it.
+        for namespace in namespaces.sorted(by: { ($0.type == .user ? 0 : 1) < ($1.type == .user ? 0 : 1) }) {
+            guard let (flag, name) = Self.namespaceKinds[namespace.type] else {
+                throw ChildConfigurationError(field: "linux.namespaces", message: "\(namespace.type.rawValue) namespaces are not supported yet")
+            }
+            let path = "/proc/\(initPID)/ns/\(name)"
+            do { memory.descriptors.append(try Syscall.open(path, O_RDONLY | O_CLOEXEC)) } catch {
+                throw ChildConfigurationError(field: "linux.namespaces", message: error.description)
+            }
+            joins.append(corebox_namespace_join(type: flag, fd: memory.descriptors.last!))
+        }
+        container.joins = memory.buffer(joins)
+        container.join_count = joins.count
+        try setProcess(process)
+    }
+
+    /// Each namespace's clone flag and its name under /proc/PID/ns.
+    private static let namespaceKinds: [NamespaceType: (Int32, String)] = [
+        .pid: (CLONE_NEWPID, "pid"), .network: (CLONE_NEWNET, "net"), .mount: (CLONE_NEWNS, "mnt"), .ipc: (CLONE_NEWIPC, "ipc"),
+        .uts: (CLONE_NEWUTS, "uts"), .user: (CLONE_NEWUSER, "user"), .cgroup: (CLONE_NEWCGROUP, "cgroup"),
+        .time: (CLONE_NEWTIME, "time"),
+    ]
+
+    /// Whether the process gets a terminal (`process.terminal`): the
+    /// caller sets the console socket in `withContainer`.
+    public var terminal: Bool { container.terminal != 0 }
+
+    /// Opens the cgroup.procs of each of `directories` for the child to
+    /// join them first thing, before it forks anything.
+    public func joinCgroups(_ directories: [String]) throws(SystemError) {
+        for directory in directories {
+            memory.descriptors.append(try Syscall.open(directory + "/cgroup.procs", O_WRONLY | O_CLOEXEC))
+        }
+        container.cgroup_procs_fds = memory.buffer(memory.descriptors.suffix(directories.count).map { $0 })
+        container.cgroup_procs_count = directories.count
     }
 
     /// Whether the child waits for `writeIDMaps` (a new user namespace).
@@ -110,29 +158,49 @@ public final class ChildConfiguration {
         try Syscall.writeAll(fd, Array(text.utf8), path: path)
     }
 
+    // MARK: Hooks
+
+    /// Whether the child stops before entering its root for the runtime's
+    /// hooks and takes the states for its own (COREBOX_CHILD_HOOKS).
+    public var syncsForHooks: Bool { container.hooks_sync != 0 }
+
+    /// The createContainer and startContainer hooks, which the child runs;
+    /// the sync only when there are hooks around it to run.
+    private func setHooks(_ hooks: Hooks) {
+        func childHooks(_ list: [Hook]) -> UnsafePointer<corebox_hook> {
+            memory.buffer(list.map { hook in
+                corebox_hook(path: memory.string(hook.path), argv: memory.mutableStrings(hook.args.isEmpty ? [hook.path] : hook.args),
+                             envp: memory.mutableStrings(hook.env), timeout: Int32(clamping: hook.timeout ?? 0))
+            })
+        }
+        container.create_container_hooks = childHooks(hooks.createContainer)
+        container.create_container_count = hooks.createContainer.count
+        container.start_container_hooks = childHooks(hooks.startContainer)
+        container.start_container_count = hooks.startContainer.count
+        let synced = [hooks.prestart, hooks.createRuntime, hooks.createContainer, hooks.startContainer]
+        container.hooks_sync = synced.contains { !$0.isEmpty } ? 1 : 0
+    }
+
+    /// Room in the child for the states it is sent at the hooks sync,
+    /// `capacity` bytes.
+    public func reserveHookStates(capacity: Int) {
+        container.state_buffer = UnsafeMutablePointer(mutating: memory.buffer([CChar](repeating: 0, count: capacity)))
+        container.state_capacity = capacity
+    }
+
     // MARK: Namespaces and the root
 
     private func setNamespaces(_ linux: Linux) throws(ChildConfigurationError) {
         var joins: [corebox_namespace_join] = []
         for (index, namespace) in linux.namespaces.enumerated() {
             let field = "linux.namespaces[\(index)]"
-            let flag: Int32
-            switch namespace.type {
-            case .pid: flag = CLONE_NEWPID
-            case .network: flag = CLONE_NEWNET
-            case .mount: flag = CLONE_NEWNS
-            case .ipc: flag = CLONE_NEWIPC
-            case .uts: flag = CLONE_NEWUTS
-            case .user: flag = CLONE_NEWUSER
-            case .cgroup: flag = CLONE_NEWCGROUP
-            case .time: throw ChildConfigurationError(field: field + ".type", message: "time namespaces are not supported yet")
+            let (flag, name) = Self.namespaceKinds[namespace.type]!
+            guard access("/proc/self/ns/" + name, F_OK) == 0 else {
+                throw ChildConfigurationError(field: field + ".type", message: "this kernel has no \(namespace.type.rawValue) namespaces (no /proc/self/ns/\(name))")
             }
             if namespace.path.isEmpty {
                 container.clone_flags |= flag
                 continue
-            }
-            if namespace.type == .pid || namespace.type == .user {
-                throw ChildConfigurationError(field: field + ".path", message: "joining an existing \(namespace.type.rawValue) namespace is not supported yet")
             }
             let fd: Int32
             do { fd = try Syscall.open(namespace.path, O_RDONLY | O_CLOEXEC) } catch {
@@ -141,6 +209,11 @@ public final class ChildConfiguration {
             memory.descriptors.append(fd)
             joins.append(corebox_namespace_join(type: flag, fd: fd))
         }
+        // The user namespace first: joining the others takes its capabilities,
+        // and the namespaces made after it belong to it.
+        let joinsUser = joins.contains { $0.type == CLONE_NEWUSER }
+        joins = joins.filter { $0.type == CLONE_NEWUSER } + joins.filter { $0.type != CLONE_NEWUSER }
+        container.create_after_joins = joinsUser ? 1 : 0
         container.joins = memory.buffer(joins)
         container.join_count = joins.count
     }
@@ -312,8 +385,13 @@ public final class ChildConfiguration {
     private func setProcess(_ process: ContainerProcess) throws(ChildConfigurationError) {
         guard !process.args.isEmpty else { throw ChildConfigurationError(field: "process.args", message: "must not be empty") }
         container.argv = memory.mutableStrings(process.args)
-        container.envp = memory.mutableStrings(process.env)
+        container.envp = memory.mutableStrings(Self.environment(process.env))
         if !process.cwd.isEmpty { container.cwd = memory.string(process.cwd) }
+        container.terminal = process.terminal ? 1 : 0
+        if let size = process.consoleSize {
+            container.console_height = UInt16(clamping: size.height)
+            container.console_width = UInt16(clamping: size.width)
+        }
 
         var limits: [corebox_rlimit] = []
         for (index, limit) in process.rlimits.enumerated() {
@@ -344,6 +422,18 @@ public final class ChildConfiguration {
         container.additional_gid_count = process.user.additionalGids.count
         // runc's umask when the config sets none.
         container.umask = Int32(process.user.umask ?? 0o022)
+    }
+
+    /// `env` with each name once, where it first appears, with its last
+    /// value (runc sets them one by one in its own environment).
+    static func environment(_ env: [String]) -> [String] {
+        var order: [Substring] = []
+        var values: [Substring: String] = [:]
+        for entry in env {
+            let name = entry.prefix { $0 != "=" }
+            if values.updateValue(entry, forKey: name) == nil { order.append(name) }
+        }
+        return order.map { values[$0]! }
     }
 
     /// Capability names as a bitmask: bit N for `KnownNames.capabilities[N]`.

@@ -1,6 +1,7 @@
 import CoreboxCore
 import CoreboxSystem
 import Glibc
+import Logging
 import OCISpec
 
 /// The `container` applet: an OCI runtime with runc's command line
@@ -12,15 +13,25 @@ public enum ContainerApplet {
 
     static let usage = """
         usage: container [--root DIR] [--log FILE] [--log-format text|json] [--debug] [--systemd-cgroup] COMMAND ...
-          create [--bundle|-b DIR] [--pid-file FILE] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID
+          create [--bundle|-b DIR] [--pid-file FILE] [--console-socket PATH] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID
           start ID
-          run [--bundle|-b DIR] [--pid-file FILE] [--detach|-d] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID
+          run [--bundle|-b DIR] [--pid-file FILE] [--detach|-d] [--console-socket PATH] [--no-pivot] [--no-new-keyring] [--preserve-fds N] ID
+          exec [--process|-p FILE] [--detach|-d] [--pid-file FILE] [--tty|-t] [--console-socket PATH] [--cwd DIR] [--env|-e K=V]...
+               [--user|-u UID[:GID]] [--additional-gids|-g GID]... [--cap|-c CAP]... [--no-new-privs] [--preserve-fds N]
+               [--ignore-paused] ID [COMMAND [ARG...]]
           state ID
+          ps [--format|-f table|json] ID [PS-OPTION...]
+          pause ID
+          resume ID
           kill [--all|-a] ID [SIGNAL]
           delete [--force|-f] ID
           list [--format|-f table|json] [--quiet|-q]
           features
           spec [--rootless] [--bundle|-b DIR]
+          run [--rm] [--detach|-d] [--name ID] [--env|-e K=V]... [--creds USER:PASS] [--tls-verify=false] IMAGE [CMD [ARG...]]
+          unpack [--creds USER:PASS] [--tls-verify=false] IMAGE DIR
+          pull [--creds USER:PASS] [--tls-verify=false] docker://HOST/REPO[:TAG|@DIGEST]
+          (IMAGE: oci:DIR[:NAME], docker-archive:FILE[:TAG], docker://HOST[:PORT]/REPO[:TAG|@DIGEST], or a path)
           --version
         """
 
@@ -51,12 +62,13 @@ public enum ContainerApplet {
         let log = ContainerLog(file: global.value("log"), json: format == "json", debug: global.flag("debug"), output: output)
         let command = global.positionals.removeFirst()
         let commands = ContainerCommands(
-            root: global.value("root") ?? layout.containerRuntime, systemdCgroup: global.flag("systemd-cgroup"), log: log, output: output)
+            root: global.value("root") ?? layout.containerRuntime, systemdCgroup: global.flag("systemd-cgroup"), log: log, output: output,
+            layout: layout)
         do {
             return try commands.run(command, Array(global.positionals))
         } catch {
             log.error(error.description)
-            return 1
+            return error.status
         }
     }
 }
@@ -71,26 +83,63 @@ struct Output: Sendable {
 
 /// Errors go to stderr as `container: MESSAGE`; with `--log` every message
 /// also goes to the file, as runc's logrus writes it (text or one JSON object a line).
-struct ContainerLog {
+/// Under systemd, where stderr is the journal, they go there instead as
+/// structured entries (SYSLOG_IDENTIFIER=container, CONTAINER_ID, PRIORITY).
+final class ContainerLog {
     let file: String?
     let json: Bool
     let debug: Bool
     let output: Output
+    /// The journal's logger (CoreboxLogHandler), or nil for lines on `output`.
+    let journal: Logger?
+    /// The container the command is about, once its id is known: a field of journal entries.
+    var containerID: String?
 
-    func error(_ message: String) {
-        output.error("container: \(message)\n")
+    init(file: String?, json: Bool, debug: Bool, output: Output, toJournal: Bool = ContainerLog.stderrIsJournal()) {
+        self.file = file
+        self.json = json
+        self.debug = debug
+        self.output = output
+        journal = toJournal ? Self.journalLogger(debug: debug) : nil
+    }
+
+    /// What main.swift's LoggingSystem bootstrap decided from the environment.
+    static func stderrIsJournal() -> Bool {
+        (try? LogSettings(environment: ProcessEnvironment.current()))?.sink == .journal
+    }
+
+    static func journalLogger(debug: Bool) -> Logger {
+        var logger = Logger(label: "container")
+        if debug { logger.logLevel = .debug }
+        return logger
+    }
+
+    // The caller's place goes into the journal entry (CODE_FILE, CODE_LINE, CODE_FUNC).
+
+    func error(_ message: String, file: String = #fileID, function: String = #function, line: UInt = #line) {
+        if !send(.error, message, file, function, line) { output.error("container: \(message)\n") }
         write("error", message)
     }
 
-    func warning(_ message: String) {
-        output.error("container: warning: \(message)\n")
+    func warning(_ message: String, file: String = #fileID, function: String = #function, line: UInt = #line) {
+        if !send(.warning, message, file, function, line) { output.error("container: warning: \(message)\n") }
         write("warning", message)
     }
 
+    /// Also passed as a plain `(String) -> Void` (image pulls): no caller's place.
     func debug(_ message: String) {
         guard debug else { return }
-        if file == nil { output.error("container: debug: \(message)\n") }
+        if !send(.debug, message, #fileID, #function, #line) && file == nil { output.error("container: debug: \(message)\n") }
         write("debug", message)
+    }
+
+    /// Logs to the journal when there is one; false when there is not.
+    private func send(_ level: Logger.Level, _ message: String, _ file: String, _ function: String, _ line: UInt) -> Bool {
+        guard let journal else { return false }
+        journal.log(
+            level: level, "\(message)", metadata: containerID.map { ["containerID": "\($0)"] },
+            file: file, function: function, line: line)
+        return true
     }
 
     private func write(_ level: String, _ message: String) {

@@ -1,3 +1,4 @@
+import CContainer
 import CoreboxCore
 import CoreboxSystem
 import Glibc
@@ -9,18 +10,31 @@ struct ContainerCommands {
     let systemdCgroup: Bool
     let log: ContainerLog
     let output: Output
+    /// Where images are stored and image containers' bundles unpacked.
+    var layout = Layout()
 
     func run(_ command: String, _ arguments: [String]) throws(CommandError) -> Int32 {
         switch command {
         case "create": return try create(arguments)
         case "start": return try start(arguments)
-        case "run": return try runCommand(arguments)
+        case "run": return try Self.isImageRun(arguments) ? runImage(arguments) : runCommand(arguments)
+        case "unpack": return try unpack(arguments)
+        case "pull": return try pull(arguments)
         case "state": return try state(arguments)
         case "kill": return try kill(arguments)
         case "delete": return try delete(arguments)
         case "list": return try list(arguments)
         case "features": return try features(arguments)
         case "spec": return try spec(arguments)
+        case "exec":
+            do { return try ContainerExec(root: root, log: log, output: output).run(arguments) } catch {
+                var failed = error
+                failed.status = 255 // runc's status for a failed exec
+                throw failed
+            }
+        case "ps": return try ps(arguments)
+        case "pause": return try pause(arguments)
+        case "resume": return try resume(arguments)
         default: throw CommandError("unknown command \"\(command)\"; see container --help")
         }
     }
@@ -41,7 +55,8 @@ struct ContainerCommands {
     }
 
     private func directory(_ id: String) throws(CommandError) -> ContainerDirectory {
-        try ContainerDirectory(root: root, id: id)
+        log.containerID = id
+        return try ContainerDirectory(root: root, id: id)
     }
 
     // MARK: create, start, run
@@ -53,9 +68,6 @@ struct ContainerCommands {
         if systemdCgroup {
             throw CommandError("\(command): --systemd-cgroup: the systemd cgroup driver is not supported; leave the flag out to use cgroupfs")
         }
-        if parsed.value("console-socket") != nil {
-            throw CommandError("\(command): --console-socket: terminals are not supported yet")
-        }
         var preserveFDs = 0
         if let text = parsed.value("preserve-fds") {
             guard let count = Int(text), count >= 0, count < 1 << 20 else { throw CommandError("\(command): --preserve-fds: not a count: \(text)") }
@@ -63,7 +75,8 @@ struct ContainerCommands {
         }
         return ContainerCreation(
             directory: try directory(parsed.positionals[0]), bundle: parsed.value("bundle") ?? ".", pidFile: parsed.value("pid-file"),
-            noPivot: parsed.flag("no-pivot"), preserveFDs: preserveFDs)
+            noPivot: parsed.flag("no-pivot"), preserveFDs: preserveFDs, consoleSocket: parsed.value("console-socket"),
+            detach: command == "create" || parsed.flag("detach"))
     }
 
     private func create(_ arguments: [String]) throws(CommandError) -> Int32 {
@@ -79,7 +92,8 @@ struct ContainerCommands {
     }
 
     /// Opens the exec FIFO for reading, which lets the init's open for
-    /// writing return; its byte says it is about to exec.
+    /// writing return; its message says it is about to exec (or which
+    /// startContainer hook failed).
     private func start(_ directory: ContainerDirectory) throws(CommandError) {
         let lock = try directory.lock()
         defer { withExtendedLifetime(lock) {} }
@@ -88,6 +102,7 @@ struct ContainerCommands {
         case .created: break
         case .stopped: throw CommandError("cannot start a container that has stopped")
         case .running, .creating: throw CommandError("cannot start an already running container")
+        case .paused: throw CommandError("cannot start a container in the paused state")
         }
         let fd: Int32
         do { fd = try Syscall.open(directory.fifoPath, O_RDONLY | O_NONBLOCK) } catch { throw CommandError("start: \(error)") }
@@ -100,10 +115,9 @@ struct ContainerCommands {
                 throw CommandError("start: the container's init exited before it was started")
             }
         }
-        var byte: UInt8 = 0
-        var count: Int
-        repeat { count = read(fd, &byte, 1) } while count < 0 && errno == EINTR
-        guard count == 1 else { throw CommandError("start: the container's init exited before it was started") }
+        // The init's answer once its startContainer hooks have run.
+        guard let answer = ChildSync.read(from: fd) else { throw CommandError("start: the container's init exited before it was started") }
+        if answer.kind != COREBOX_CHILD_READY.rawValue { throw CommandError("start: \(ChildSync.failure(answer))") }
         _ = unlink(directory.fifoPath)
         var state = loaded.state
         state.status = .running
@@ -116,7 +130,8 @@ struct ContainerCommands {
         let parsed = try parse("run", arguments, values: Self.createValues, flags: Self.createFlags.union(["detach"]),
                                aliases: ["b": "bundle", "d": "detach"], positionals: 1...1)
         let creation = try creation(parsed, command: "run")
-        let pid = try creation.run(now: Clock.now(), log: log)
+        let created = try creation.run(now: Clock.now(), log: log)
+        defer { created.master.map(Syscall.close) }
         do {
             try start(creation.directory)
         } catch {
@@ -124,13 +139,9 @@ struct ContainerCommands {
             throw error
         }
         if parsed.flag("detach") { return 0 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw CommandError("run: \(SystemError(errno: errno, operation: "waitpid"))") }
-        }
+        let status = try ForegroundProcess(pid: created.pid, master: created.master).wait(output: output)
         try delete(creation.directory, force: true)
-        // The shell's convention, as runc: a signal's death is 128 + its number.
-        return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return status
     }
 
     // MARK: state, list
@@ -233,11 +244,13 @@ struct ContainerCommands {
         let loaded = try directory.load()
         if let loaded {
             let status = loaded.state.status
-            if status == .running && !force {
+            if (status == .running || status == .paused) && !force {
                 throw CommandError("cannot delete container \(directory.id) that is not stopped: \(status.rawValue)")
             }
             if let startTime = loaded.record?.startTime {
                 if status != .stopped { _ = Glibc.kill(loaded.pid, SIGKILL) }
+                // A frozen process dies only once thawed.
+                if status == .paused, let plan = try directory.cgroupPlan() { try? Cgroups.thaw(plan) }
                 // Also reaps a stopped init that is this process's child (in-process callers).
                 if !Liveness.waitGone(pid: loaded.pid, startTime: startTime) {
                     throw CommandError("delete: the container's init (pid \(loaded.pid)) did not die after SIGKILL")
@@ -253,6 +266,89 @@ struct ContainerCommands {
             state.status = .stopped
             do { try ContainerHooks.run(poststop, name: "poststop", state: state) } catch { log.warning(error.description) }
         }
+    }
+
+    // MARK: ps, pause, resume
+
+    /// runc's `ps`: the container's pids as JSON, or `ps`'s own table
+    /// (`ps -ef`, or the options given) cut to the header and their lines.
+    private func ps(_ arguments: [String]) throws(CommandError) -> Int32 {
+        let parsed: GoFlags
+        do { parsed = try GoFlags(arguments, values: ["format"], flags: [], aliases: ["f": "format"], stopAtPositional: true) } catch {
+            throw CommandError("ps: \(error)")
+        }
+        guard let id = parsed.positionals.first else { throw CommandError("ps: expects a container id, got 0") }
+        let format = parsed.value("format") ?? "table"
+        guard format == "table" || format == "json" else { throw CommandError("ps: invalid format option \"\(format)\"") }
+        let directory = try directory(id)
+        guard directory.exists else { throw CommandError("container does not exist: \(id)") }
+        var pids = Set<Int32>()
+        if let plan = try directory.cgroupPlan() {
+            for cgroup in plan.directories {
+                do { pids.formUnion(try Cgroups.processes(in: cgroup)) } catch where error.errno == ENOENT {} catch {
+                    throw CommandError("ps: \(error)")
+                }
+            }
+        }
+        if format == "json" {
+            output.out("[" + pids.sorted().map(String.init).joined(separator: ",") + "]\n")
+            return 0
+        }
+        let options = parsed.positionals.count > 1 ? Array(parsed.positionals.dropFirst()) : ["-ef"]
+        let candidates = ["/usr/bin/ps", "/bin/ps"]
+        guard let program = candidates.first(where: { Glibc.access($0, X_OK) == 0 }) else {
+            throw CommandError("ps: no ps program")
+        }
+        let result: Subprocess.Result
+        do { result = try Subprocess.run(program, options) } catch { throw CommandError("ps: \(error)") }
+        guard result.status == 0 else { throw CommandError("ps: \(program) exited with \(result.status): \(result.output)") }
+        output.out(try Self.psTable(result.output, pids: pids))
+        return 0
+    }
+
+    /// `ps`'s header and the lines whose PID column is one of `pids`.
+    static func psTable(_ text: String, pids: Set<Int32>) throws(CommandError) -> String {
+        let lines = text.split(separator: "\n")
+        guard let header = lines.first, let column = header.split(separator: " ").firstIndex(of: "PID") else {
+            throw CommandError("ps: couldn't find PID field in ps output")
+        }
+        var kept = [header]
+        for line in lines.dropFirst() {
+            let fields = line.split(separator: " ")
+            guard column < fields.count, let pid = Int32(fields[column]) else { throw CommandError("ps: unable to parse pid: \(line)") }
+            if pids.contains(pid) { kept.append(line) }
+        }
+        return kept.map { $0 + "\n" }.joined()
+    }
+
+    private func pause(_ arguments: [String]) throws(CommandError) -> Int32 {
+        try freezer(arguments, command: "pause")
+    }
+
+    private func resume(_ arguments: [String]) throws(CommandError) -> Int32 {
+        try freezer(arguments, command: "resume")
+    }
+
+    /// `pause` freezes a created or running container, `resume` thaws a paused one.
+    private func freezer(_ arguments: [String], command: String) throws(CommandError) -> Int32 {
+        let parsed = try parse(command, arguments, positionals: 1...1)
+        let directory = try directory(parsed.positionals[0])
+        let lock = try directory.lock()
+        defer { withExtendedLifetime(lock) {} }
+        guard let status = try directory.load()?.state.status else { throw CommandError("container not running") }
+        guard let plan = try directory.cgroupPlan() else { throw CommandError("\(command): the container has no cgroups") }
+        do {
+            if command == "pause" {
+                guard status == .running || status == .created else { throw CommandError("container not running") }
+                try Cgroups.freeze(plan)
+            } else {
+                guard status == .paused else { throw CommandError("container not paused") }
+                try Cgroups.thaw(plan)
+            }
+        } catch {
+            throw CommandError("\(command): \(error)")
+        }
+        return 0
     }
 
     // MARK: features, spec

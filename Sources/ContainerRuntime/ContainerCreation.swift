@@ -13,6 +13,10 @@ struct ContainerCreation {
     var pidFile: String?
     var noPivot = false
     var preserveFDs = 0
+    /// `--console-socket`; without one a foreground `run` (not `detach`)
+    /// receives a terminal's master itself, to relay it.
+    var consoleSocket: String?
+    var detach = true
 
     /// The devices runc's cgroup allows besides the config's rules:
     /// mknod of anything, the default nodes, ptys and tun.
@@ -40,26 +44,37 @@ struct ContainerCreation {
         return resources
     }
 
-    /// Returns the init's pid.
-    func run(now: Timestamp, log: ContainerLog) throws(CommandError) -> Int32 {
+    /// The init, and the master of its terminal when this process relays it.
+    struct Created {
+        var pid: Int32
+        var master: Int32?
+    }
+
+    func run(now: Timestamp, log: ContainerLog) throws(CommandError) -> Created {
         let bundle = Self.absolute(bundle)
         let configPath = bundle + "/config.json"
         let configBytes: [UInt8]
         do { configBytes = try Files.read(configPath) } catch { throw CommandError("read the bundle's config: \(error)") }
         let config: ContainerConfig
         do { config = try ContainerConfig.decode(configBytes, file: configPath) } catch { throw CommandError("\(error)") }
-        try ContainerHooks.refuseUnsupported(config.hooks, file: configPath)
-        if config.process?.terminal == true {
-            throw CommandError("\(configPath): process.terminal: a terminal needs --console-socket, which is not supported yet")
+        let terminal = config.process?.terminal == true
+        if terminal && detach && consoleSocket == nil {
+            throw CommandError("\(configPath): process.terminal: a detached container's terminal needs --console-socket")
         }
-        let child: ChildConfiguration
-        do { child = try ChildConfiguration(config: config, bundle: bundle) } catch { throw CommandError("\(configPath): \(error)") }
+        if consoleSocket != nil && (!terminal || !detach) {
+            throw CommandError("--console-socket needs process.terminal and a detached container")
+        }
         let seccomp: SeccompProgram?
         do { seccomp = try config.linux?.seccomp.map { try SeccompProgram($0, file: configPath) } } catch {
             throw CommandError("\(error)")
         }
         let layout: CgroupLayout?
-        do { layout = try Cgroups.detectLayout() } catch { throw CommandError("cgroups: \(error)") }
+        do {
+            try Cgroups.enterDelegatedLeaf()
+            layout = try Cgroups.detectLayout()
+        } catch {
+            throw CommandError("cgroups: \(error)")
+        }
         if let layout, !RuntimeRecord.canRecord(layout) { throw CommandError("cgroups: a cgroup path holds a tab or a newline") }
         let plan: CgroupPlan?
         do {
@@ -70,14 +85,19 @@ struct ContainerCreation {
             throw CommandError("\(configPath): linux.resources: \(error)")
         }
         for warning in plan?.warnings ?? [] { log.warning(warning) }
+        var concrete = config
+        if let plan, let layout { concrete.mounts = CgroupMounts.expand(config.mounts, plan: plan, layout: layout) }
+        let child: ChildConfiguration
+        do { child = try ChildConfiguration(config: concrete, bundle: bundle) } catch { throw CommandError("\(configPath): \(error)") }
 
+        let console = try terminal ? ConsoleConnection(socketPath: consoleSocket) : nil
         let lock = try directory.create()
         var pid: Int32 = 0
         do throws(CommandError) {
             try spawn(config: config, configBytes: configBytes, bundle: bundle, child: child, seccomp: seccomp,
-                      layout: layout, plan: plan, now: now, log: log, pid: &pid)
+                      layout: layout, plan: plan, console: console, now: now, log: log, pid: &pid)
             withExtendedLifetime(lock) {}
-            return pid
+            return Created(pid: pid, master: try console?.receiveMaster())
         } catch {
             if pid > 0 {
                 _ = kill(pid, SIGKILL)
@@ -95,7 +115,7 @@ struct ContainerCreation {
     /// there is a child, for the caller to clean up after an error.
     private func spawn(
         config: ContainerConfig, configBytes: [UInt8], bundle: String, child: ChildConfiguration, seccomp: SeccompProgram?,
-        layout: CgroupLayout?, plan: CgroupPlan?, now: Timestamp, log: ContainerLog, pid: inout Int32
+        layout: CgroupLayout?, plan: CgroupPlan?, console: ConsoleConnection?, now: Timestamp, log: ContainerLog, pid: inout Int32
     ) throws(CommandError) {
         // Saved before the child exists, so a delete after a crash finds the cgroups.
         do {
@@ -104,7 +124,9 @@ struct ContainerCreation {
         } catch {
             throw CommandError("write the state: \(error)")
         }
-        if mkfifo(directory.fifoPath, 0o622) != 0 {
+        // Writable by all whatever the umask: the init opens it as the
+        // container's root, an unprivileged uid in a user namespace.
+        if mkfifo(directory.fifoPath, 0o622) != 0 || chmod(directory.fifoPath, 0o622) != 0 {
             throw CommandError("create the exec FIFO: \(SystemError(errno: errno, operation: "mkfifo", path: directory.fifoPath))")
         }
         let fifo = Glibc.open(directory.fifoPath, openPathFlag | O_CLOEXEC)
@@ -113,8 +135,24 @@ struct ContainerCreation {
         }
         defer { Syscall.close(fifo) }
 
+        // The cgroups exist before the child runs: a `cgroup` mount binds
+        // them. The child joins them first thing, before it forks (a pid
+        // namespace join).
+        do {
+            if let plan {
+                try Cgroups.apply(plan, pid: nil)
+                try child.joinCgroups(plan.directories.map(\.path))
+            }
+        } catch {
+            throw CommandError("cgroups: \(error)")
+        }
+        var state = ContainerState(
+            id: directory.id, pid: 0, status: .creating, bundle: bundle,
+            rootfs: child.withContainer { String(cString: $0.rootfs) }, created: now, annotations: config.annotations)
+        if child.syncsForHooks { child.reserveHookStates(capacity: ContainerHooks.childStatesCapacity(state)) }
         var syncFD: Int32 = -1
         let spawned = child.withContainer { container in
+            if let console { container.console_socket_fd = console.childEnd }
             container.exec_fifo_fd = fifo
             container.no_pivot = noPivot ? 1 : 0
             container.preserved_fds = Int32(preserveFDs)
@@ -130,45 +168,40 @@ struct ContainerCreation {
         log.debug("spawned the init, pid \(spawned)")
 
         do {
-            if let plan { try Cgroups.apply(plan, pid: spawned) }
-        } catch {
-            throw CommandError("cgroups: \(error)")
-        }
-        do {
-            try child.writeOOMScoreAdj(pid: spawned)
             try child.writeIDMaps(pid: spawned, syncFD: syncFD)
         } catch {
             throw CommandError("set up the init: \(error)")
         }
-        var message = corebox_child_message()
-        let count = withUnsafeMutableBytes(of: &message) { buffer in
-            var count: Int
-            repeat { count = read(syncFD, buffer.baseAddress, buffer.count) } while count < 0 && errno == EINTR
-            return count
+        // Until READY; the child may stop for the hooks on the way. With a
+        // pid namespace joined, `pid` becomes the process that goes on.
+        readiness: while true {
+            guard let message = ChildSync.next(syncFD: syncFD, pid: &pid) else {
+                throw CommandError("the container's init exited before it was ready")
+            }
+            switch message.kind {
+            case Int32(COREBOX_CHILD_READY.rawValue): break readiness
+            case Int32(COREBOX_CHILD_HOOKS.rawValue):
+                state.pid = Int(pid)
+                try ContainerHooks.run(config.hooks?.prestart ?? [], name: "prestart", state: state)
+                try ContainerHooks.run(config.hooks?.createRuntime ?? [], name: "createRuntime", state: state)
+                do { try Syscall.writeAll(syncFD, ContainerHooks.childStates(state), path: "the sync socket") } catch {
+                    throw CommandError("send the hooks' state: \(error)")
+                }
+            default: throw ChildSync.failure(message)
+            }
         }
-        guard count == MemoryLayout<corebox_child_message>.size else {
-            throw CommandError("the container's init exited before it was ready")
-        }
-        if message.kind != COREBOX_CHILD_READY.rawValue {
-            let step = withUnsafeBytes(of: message.step) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            throw CommandError("\(step): \(String(cString: strerror(message.error)))")
-        }
-        guard let startTime = Liveness.startTime(pid: spawned) else { throw CommandError("the container's init exited before it was ready") }
+        do { try child.writeOOMScoreAdj(pid: pid) } catch { throw CommandError("set up the init: \(error)") }
+        guard let startTime = Liveness.startTime(pid: pid) else { throw CommandError("the container's init exited before it was ready") }
 
-        let state = ContainerState(
-            id: directory.id, pid: Int(spawned), status: .created, bundle: bundle,
-            rootfs: child.withContainer { String(cString: $0.rootfs) }, created: now, annotations: config.annotations)
+        state.pid = Int(pid)
+        state.status = .created
         do {
             try directory.saveRuntime(RuntimeRecord(startTime: startTime, layout: layout))
             try directory.saveState(state)
-            if let pidFile { try Files.writeAtomically(Self.absolute(pidFile), Array(String(spawned).utf8)) }
+            if let pidFile { try Files.writeAtomically(Self.absolute(pidFile), Array(String(pid).utf8)) }
         } catch {
             throw CommandError("write the state: \(error)")
         }
-        var creating = state
-        creating.status = .creating
-        try ContainerHooks.run(config.hooks?.prestart ?? [], name: "prestart", state: creating)
-        try ContainerHooks.run(config.hooks?.createRuntime ?? [], name: "createRuntime", state: creating)
     }
 
     /// `path` made absolute against the working directory.

@@ -3,27 +3,41 @@ import CoreboxSystem
 import Glibc
 import OCISpec
 
-/// The config's hooks that run in the runtime's namespaces: the program
-/// gets the runtime-spec state on stdin, the hook's `args` (argv[0]
-/// included) and `env` alone; a `timeout` (seconds) kills it.
+/// The config's hooks in the runtime-spec's order. The runtime runs those
+/// in its own namespaces here: prestart and createRuntime at `create`, once
+/// the child has made its mounts and before it enters its root (the C
+/// child stops for them, COREBOX_CHILD_HOOKS), poststart after `start`,
+/// poststop after `delete`. The C child runs createContainer (in its
+/// namespaces, before entering the root) and startContainer (in the
+/// container, after `start`, before exec) itself from `childStates`.
 ///
-/// Not done: `createContainer` and `startContainer`, which run inside the
-/// container's namespaces (the C child would have to run them); `create`
-/// refuses a config that has them. `prestart` and `createRuntime` run once
-/// the init is ready, so after its pivot_root, where the runtime-spec puts
-/// them before it.
+/// A hook gets the runtime-spec state on stdin, its `args` (argv[0]
+/// included) and `env` alone; a `timeout` (seconds) kills it.
 enum ContainerHooks {
-    static func refuseUnsupported(_ hooks: Hooks?, file: String) throws(CommandError) {
-        for (name, list) in [("createContainer", hooks?.createContainer ?? []), ("startContainer", hooks?.startContainer ?? [])] where !list.isEmpty {
-            throw CommandError("\(file): hooks.\(name): hooks inside the container's namespaces are not supported yet")
-        }
-    }
-
     /// Runs `hooks` in order; the first failure stops them and is thrown.
     static func run(_ hooks: [Hook], name: String, state: ContainerState) throws(CommandError) {
         for (index, hook) in hooks.enumerated() {
             do { try run(hook, state: state) } catch { throw CommandError("hooks.\(name)[\(index)] (\(hook.path)): \(error)") }
         }
+    }
+
+    /// What the C child gets at the hooks sync: the state for its
+    /// createContainer hooks ("creating") and the one for its
+    /// startContainer hooks ("created", as runc gives them), each ending in
+    /// a NUL.
+    static func childStates(_ state: ContainerState) -> [UInt8] {
+        [ContainerStatus.creating, .created].flatMap { status in
+            var state = state
+            state.status = status
+            return Array(state.specJSON.utf8) + [0]
+        }
+    }
+
+    /// The most `childStates` can take for a container like `state`.
+    static func childStatesCapacity(_ state: ContainerState) -> Int {
+        var widest = state
+        widest.pid = Int(Int32.max)
+        return childStates(widest).count
     }
 
     private static func run(_ hook: Hook, state: ContainerState) throws(CommandError) {

@@ -6,6 +6,8 @@ import OCISpec
 /// A failure of a `container` command, printed as `container: <description>`.
 struct CommandError: Error, CustomStringConvertible {
     let description: String
+    /// The applet's exit status (runc's `exec` fails with 255).
+    var status: Int32 = 1
     init(_ description: String) { self.description = description }
 }
 
@@ -95,9 +97,16 @@ struct ContainerDirectory {
         let record = runtimeRecord()
         let alive = record.map { Liveness.isAlive(pid: Int32(state.pid), startTime: $0.startTime) } ?? false
         let pid = Int32(state.pid)
-        state.status = !alive ? .stopped : access(fifoPath, F_OK) == 0 ? .created : .running
+        // runc's order: a frozen container is paused, created or not.
+        state.status = !alive ? .stopped : isFrozen() ? .paused : access(fifoPath, F_OK) == 0 ? .created : .running
         if state.status == .stopped { state.pid = 0 }
         return LoadedContainer(state: state, pid: pid, record: record)
+    }
+
+    /// Whether the container's freezer cgroup says FROZEN.
+    func isFrozen() -> Bool {
+        guard let plan = try? cgroupPlan() else { return false }
+        return (try? Cgroups.isFrozen(plan)) ?? false
     }
 
     func runtimeRecord() -> RuntimeRecord? {
@@ -253,10 +262,12 @@ enum Liveness {
     static func waitGone(pid: Int32, startTime: UInt64, timeout: Double = 10) -> Bool {
         var waited = 0.0
         while true {
-            if let stat = stat(pid: pid), stat.startTime == startTime, stat.state == "Z" || stat.state == "X" {
-                _ = waitpid(pid, nil, WNOHANG)
+            guard let stat = stat(pid: pid), stat.startTime == startTime else { return true }
+            if stat.state == "Z" || stat.state == "X" {
+                // Returns at once: reaps our zombie child, or ECHILD for another's.
+                while waitpid(pid, nil, 0) < 0 && errno == EINTR {}
+                return true
             }
-            if !isAlive(pid: pid, startTime: startTime) { return true }
             if waited >= timeout { return false }
             usleep(10_000)
             waited += 0.01

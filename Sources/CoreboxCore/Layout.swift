@@ -37,6 +37,10 @@ public struct Layout: Sendable, Equatable {
     public var updateAgentState: String { path("/var/lib/update-agent") }
     public var cloudInitState: String { path("/var/lib/cloud-init") }
     public var containerRuntime: String { path("/run/container") }
+    /// Images `container` pulled: one OCI image layout, named by full reference.
+    public var containerImages: String { path("/var/lib/corebox/images") }
+    /// The bundles `container run IMAGE` unpacks, one directory per container ID.
+    public var containerBundles: String { path("/var/lib/corebox/containers") }
     public var updateAgentRuntime: String { path("/run/update-agent") }
     public var locksmithRuntime: String { path("/run/locksmith") }
 }

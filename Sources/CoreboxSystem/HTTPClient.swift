@@ -11,10 +11,12 @@ public struct HTTPRequest: Sendable {
     public var timeout: Int
     /// Follow up to 10 redirects, as Go's client does (the metadata services' peers).
     public var followRedirects: Bool
+    /// Check the server's TLS certificate and name (off only for registries the user marked insecure).
+    public var verifyTLS: Bool
 
     public init(
         method: String = "GET", url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
-        timeout: Int = 30, followRedirects: Bool = false
+        timeout: Int = 30, followRedirects: Bool = false, verifyTLS: Bool = true
     ) {
         self.method = method
         self.url = url
@@ -22,6 +24,7 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.timeout = timeout
         self.followRedirects = followRedirects
+        self.verifyTLS = verifyTLS
     }
 }
 
@@ -47,6 +50,44 @@ public struct HTTPError: Error, CustomStringConvertible, Sendable {
 /// made: an applet that never talks to the network never maps libcurl.
 public enum HTTPClient {
     public static func perform(_ request: HTTPRequest) throws(HTTPError) -> HTTPResponse {
+        var body = corebox_buffer()
+        defer { corebox_buffer_free(&body) }
+        let (status, headers) = try transfer(request) { handle, received in corebox_curl_perform(handle, &body, &received) }
+        return HTTPResponse(status: status, headers: headers, body: bytes(of: body))
+    }
+
+    /// The same, with the body passed to `sink` as it arrives, with the
+    /// response's status, instead of kept (the response's `body` is empty);
+    /// `sink` returns false to abort the transfer, which then throws. For
+    /// downloads too large for memory.
+    public static func perform(
+        _ request: HTTPRequest, body sink: (_ status: Int, _ chunk: UnsafeRawBufferPointer) -> Bool
+    ) throws(HTTPError) -> HTTPResponse {
+        typealias Sink = (Int, UnsafeRawBufferPointer) -> Bool
+        struct Context {
+            let handle: UnsafeMutableRawPointer
+            let sink: Sink
+        }
+        let (status, headers) = try withoutActuallyEscaping(sink) { (sink) throws(HTTPError) in
+            try transfer(request) { handle, received in
+                var context = Context(handle: handle, sink: sink)
+                return withUnsafeMutablePointer(to: &context) { pointer in
+                    corebox_curl_perform_sink(handle, { pointer, data, length in
+                        let context = pointer!.assumingMemoryBound(to: Context.self).pointee
+                        // The headers are in before the first byte of the body.
+                        return context.sink(corebox_curl_response_code(context.handle), UnsafeRawBufferPointer(start: data, count: length)) ? 1 : 0
+                    }, pointer, &received)
+                }
+            }
+        }
+        return HTTPResponse(status: status, headers: headers, body: [])
+    }
+
+    /// Sets the request up on a fresh handle and runs `perform` on it,
+    /// which collects the header lines into its buffer.
+    private static func transfer(
+        _ request: HTTPRequest, _ perform: (UnsafeMutableRawPointer, inout corebox_buffer) -> Int32
+    ) throws(HTTPError) -> (status: Int, headers: [(name: String, value: String)]) {
         var message = [CChar](repeating: 0, count: 256)
         guard corebox_curl_load(&message, message.count) == 0 else {
             throw HTTPError(description: "libcurl: \(String(nulTerminated: message))")
@@ -62,12 +103,8 @@ public enum HTTPClient {
         }
         defer { corebox_curl_slist_free_all(headerList) }
 
-        var body = corebox_buffer()
         var received = corebox_buffer()
-        defer {
-            corebox_buffer_free(&body)
-            corebox_buffer_free(&received)
-        }
+        defer { corebox_buffer_free(&received) }
         let code: Int32 = request.url.withCString { url in
             request.method.withCString { method in
                 (request.body ?? []).withUnsafeBytes { upload in
@@ -81,22 +118,22 @@ public enum HTTPClient {
                         set(handle, CURLOPT_FOLLOWLOCATION, 1)
                         set(handle, CURLOPT_MAXREDIRS, 10)
                     }
+                    if !request.verifyTLS {
+                        set(handle, CURLOPT_SSL_VERIFYPEER, 0)
+                        set(handle, CURLOPT_SSL_VERIFYHOST, 0)
+                    }
                     if request.body != nil {
                         set(handle, CURLOPT_POSTFIELDS, upload.baseAddress ?? UnsafeRawPointer(url))
                         set(handle, CURLOPT_POSTFIELDSIZE, upload.count)
                     }
-                    return corebox_curl_perform(handle, &body, &received)
+                    return perform(handle, &received)
                 }
             }
         }
         guard code == 0 else {
             throw HTTPError(description: "\(request.method) \(request.url): \(String(cString: corebox_curl_strerror(code)))")
         }
-        return HTTPResponse(
-            status: corebox_curl_response_code(handle),
-            headers: finalHeaders(bytes(of: received)),
-            body: bytes(of: body)
-        )
+        return (corebox_curl_response_code(handle), finalHeaders(bytes(of: received)))
     }
 
     private static func set(_ handle: UnsafeMutableRawPointer, _ option: CURLoption, _ value: Int) {

@@ -74,9 +74,19 @@ public enum Subprocess {
             if count <= 0 { break }
             text += buffer[..<count]
         }
+        // Its output can end before it does: the deadline holds until it exits.
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw SystemError(errno: errno, operation: "waitpid", path: path) }
+        while true {
+            let waited = waitpid(pid, &status, deadline == nil || timedOut ? 0 : WNOHANG)
+            if waited == pid { break }
+            if waited < 0 {
+                guard errno == EINTR else { throw SystemError(errno: errno, operation: "waitpid", path: path) }
+            } else if let deadline, monotonicMilliseconds() >= deadline {
+                timedOut = true
+                _ = kill(pid, SIGKILL)
+            } else {
+                usleep(10_000)
+            }
         }
         // WIFEXITED / WEXITSTATUS, and 128 + the signal otherwise, as a shell reports it.
         let exit = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)

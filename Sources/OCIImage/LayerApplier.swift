@@ -265,7 +265,7 @@ struct LayerApplier: TarConsumer {
     }
 
     /// Removes `name` in `parent`, a directory with everything under it.
-    private func removeTree(_ parent: Int32, _ name: String, _ path: String) throws {
+    func removeTree(_ parent: Int32, _ name: String, _ path: String) throws {
         guard let status = Self.status(parent, name) else { return }
         if status.st_mode & S_IFMT == S_IFDIR {
             let fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)

@@ -51,12 +51,15 @@ public struct CgroupWrite: Equatable, Sendable {
         case parentsValue
     }
 
-    public enum OnError: Equatable, Sendable {
+    public indirect enum OnError: Equatable, Sendable {
         case fail
         /// The file may not exist (memory.memsw.* without swap accounting).
         case ignoreIfMissing
         /// Best effort (enabling a controller in cgroup.subtree_control).
         case ignore
+        /// Where the file does not exist, this write instead (io.bfq.weight
+        /// without the BFQ scheduler: io.weight).
+        case otherwiseIfMissing(CgroupWrite)
     }
 
     public var directory: String
@@ -86,6 +89,10 @@ public struct CgroupPlan: Equatable, Sendable {
 
     /// The cgroup to freeze: v1's freezer hierarchy or the v2 cgroup; nil when neither is there.
     public var freezer: CgroupDirectory?
+
+    /// v2: the device policy to attach to the container's cgroup as an eBPF
+    /// program (v1 writes devices.allow and devices.deny instead).
+    public var deviceFilter: DeviceFilter?
 }
 
 public struct CgroupPlanError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -370,9 +377,16 @@ public enum CgroupPlanner {
             if memory.disableOOMKiller == true { plan.warnings.append("disableOOMKiller has no cgroup v2 file and is ignored") }
         }
         if let blockIO = resources.blockIO {
-            if let weight = blockIO.weight, weight != 0 { write("io.weight", String(convertBlockIOWeightToV2(weight))) }
+            // BFQ's weights where its scheduler is there (the v1 range), else io.weight's.
+            if let weight = blockIO.weight, weight != 0 {
+                let fallback = CgroupWrite(path, "io.weight", String(convertBlockIOWeightToV2(weight)))
+                plan.writes.append(CgroupWrite(path, "io.bfq.weight", String(weight), onError: .otherwiseIfMissing(fallback)))
+            }
+            for device in blockIO.weightDevice {
+                guard let weight = device.weight, weight != 0 else { continue }
+                plan.writes.append(CgroupWrite(path, "io.bfq.weight", "\(device.major):\(device.minor) \(weight)", onError: .ignoreIfMissing))
+            }
             if blockIO.leafWeight != nil { plan.warnings.append("blockIO.leafWeight has no cgroup v2 file and is ignored") }
-            if !blockIO.weightDevice.isEmpty { plan.warnings.append("blockIO.weightDevice needs the BFQ scheduler's io.bfq.weight and is ignored") }
             let throttles = [
                 ("rbps", blockIO.throttleReadBpsDevice), ("wbps", blockIO.throttleWriteBpsDevice),
                 ("riops", blockIO.throttleReadIOPSDevice), ("wiops", blockIO.throttleWriteIOPSDevice),
@@ -394,7 +408,7 @@ public enum CgroupPlanner {
             warnUnsupportedCPU(cpu, &plan)
         }
         if !resources.devices.isEmpty {
-            plan.warnings.append("devices: unsupported on cgroup v2 yet (needs an eBPF program); \(resources.devices.count) rules not applied")
+            plan.deviceFilter = try DeviceFilter(rules: resources.devices)
         }
         if let cpu = resources.cpu {
             if !cpu.cpus.isEmpty { write("cpuset.cpus", cpu.cpus) }

@@ -1,6 +1,6 @@
 /// Where a container is in its life (runtime-spec "State").
 public enum ContainerStatus: String, JSONEnum, Sendable {
-    case creating, created, running, stopped
+    case creating, created, running, paused, stopped
     static let noun = "status"
 }
 

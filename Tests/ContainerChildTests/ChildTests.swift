@@ -25,9 +25,10 @@ struct ChildTests {
         let status: Int32
     }
 
-    /// Spawns, sends the go-ahead a user namespace waits for, reads the
-    /// messages until the socket closes, reaps the child.
-    func run(_ container: inout corebox_container, afterReady: () -> Void = {}) throws -> Outcome {
+    /// Spawns, reads the messages until the socket closes (`atHooks`
+    /// answers the hooks sync), reaps the child.
+    func run(_ container: inout corebox_container, afterReady: () -> Void = {},
+             atHooks: (_ pid: pid_t, _ syncFD: Int32) -> Void = { _, _ in }) throws -> Outcome {
         var syncFD: Int32 = -1
         let pid = corebox_container_spawn(&container, &syncFD)
         #expect(pid > 0, "spawn: \(String(cString: strerror(errno)))")
@@ -39,6 +40,7 @@ struct ChildTests {
             if count <= 0 { break }
             messages.append(message)
             if message.kind == Int32(COREBOX_CHILD_READY.rawValue) { afterReady() }
+            if message.kind == Int32(COREBOX_CHILD_HOOKS.rawValue) { atHooks(pid, syncFD) }
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
@@ -137,13 +139,65 @@ struct ChildTests {
             usleep(200_000)
             startedBeforeOpen = FileManager.default.fileExists(atPath: output.path + "/started")
             let reader = open(fifo, O_RDONLY | O_CLOEXEC)
-            var byte: UInt8 = 0
-            #expect(read(reader, &byte, 1) == 1 && byte == UInt8(ascii: "0"))
+            // READY once the (here no) startContainer hooks have run.
+            var answer = corebox_child_message()
+            #expect(read(reader, &answer, MemoryLayout<corebox_child_message>.size) == MemoryLayout<corebox_child_message>.size)
+            #expect(answer.kind == Int32(COREBOX_CHILD_READY.rawValue))
             close(reader)
         }
         #expect(!startedBeforeOpen)
         #expect(outcome.status == 0)
         #expect(try outputFile("started") == "started\n")
+    }
+
+    /// A child with a createContainer hook (a host program) that runs `script`.
+    func hookedContainer(_ strings: ChildMemory, script: String) -> corebox_container {
+        var container = baseContainer(strings, script: "echo ran > /out/ran")
+        container.hooks_sync = 1
+        let hook = corebox_hook(path: strings.string("/bin/sh"), argv: strings.mutableStrings(["sh", "-c", script]),
+                                envp: strings.mutableStrings(["PATH=/bin:/usr/bin"]), timeout: 0)
+        container.create_container_hooks = strings.buffer([hook])
+        container.create_container_count = 1
+        container.state_buffer = UnsafeMutablePointer(mutating: strings.buffer([CChar](repeating: 0, count: 256)))
+        container.state_capacity = 256
+        return container
+    }
+
+    static let states = Array("{\"status\":\"creating\"}\0{\"status\":\"created\"}\0".utf8)
+
+    @Test func theChildStopsForTheHooksBeforeItsRoot() throws {
+        let strings = ChildMemory()
+        var container = hookedContainer(strings, script: "cat > \(output.path)/state; readlink /proc/self/ns/mnt > \(output.path)/mnt")
+        var rootAtHooks = ""
+        var initMount = ""
+        let outcome = try run(&container, atHooks: { pid, syncFD in
+            // Its mounts are made, its root not yet entered.
+            rootAtHooks = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/root")) ?? ""
+            initMount = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/mnt")) ?? ""
+            #expect(send(syncFD, Self.states, Self.states.count, 0) == Self.states.count)
+        })
+        #expect(outcome.status == 0)
+        #expect(outcome.messages.map(\.kind) == [COREBOX_CHILD_HOOKS, COREBOX_CHILD_READY].map { Int32($0.rawValue) })
+        #expect(rootAtHooks == "/")
+        #expect(try outputFile("state") == "{\"status\":\"creating\"}", "the first state")
+        #expect(try outputFile("mnt") == initMount + "\n", "in the init's mount namespace")
+        #expect(try outputFile("ran") == "ran\n")
+    }
+
+    @Test func aFailingCreateContainerHookIsReported() throws {
+        let strings = ChildMemory()
+        var container = hookedContainer(strings, script: "echo refused; exit 3")
+        let outcome = try run(&container, atHooks: { _, syncFD in _ = send(syncFD, Self.states, Self.states.count, 0) })
+        #expect(outcome.status == 1)
+        let last = try #require(outcome.messages.last)
+        #expect(last.kind == Int32(COREBOX_CHILD_FAILED.rawValue) && last.error == 0)
+        #expect(last.stepText == "hooks.createContainer[0] (/bin/sh): exit status 3: refused")
+        #expect(!FileManager.default.fileExists(atPath: output.path + "/ran"))
+
+        // No states: the parent went away.
+        var unanswered = hookedContainer(strings, script: "true")
+        let closed = try run(&unanswered, atHooks: { _, syncFD in shutdown(syncFD, Int32(SHUT_WR)) })
+        #expect(closed.messages.last?.stepText == "receive the state for the hooks")
     }
 
     @Test func aFailedStepIsReportedWithItsErrno() throws {

@@ -55,7 +55,7 @@ struct ChildConfigurationTests {
     func run(_ config: ContainerConfig) throws -> Outcome {
         let child = try ChildConfiguration(config: config, bundle: bundle.path)
         var syncFD: Int32 = -1
-        let pid = child.withContainer { corebox_container_spawn(&$0, &syncFD) }
+        var pid = child.withContainer { corebox_container_spawn(&$0, &syncFD) }
         try #require(pid > 0, "spawn: \(String(cString: strerror(errno)))")
         defer { close(syncFD) }
         try child.writeOOMScoreAdj(pid: pid)
@@ -65,6 +65,11 @@ struct ChildConfigurationTests {
             var message = corebox_child_message()
             if read(syncFD, &message, MemoryLayout<corebox_child_message>.size) <= 0 { break }
             messages.append(message)
+            // Forked into a new pid or time namespace: the new process goes on.
+            if message.kind == COREBOX_CHILD_FORKED.rawValue {
+                while waitpid(pid, nil, 0) < 0 && errno == EINTR {}
+                pid = message.pid
+            }
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
@@ -237,10 +242,7 @@ struct ChildConfigurationTests {
         #expect(missing?.field == "linux.namespaces[5].path")
         #expect(missing?.message.contains("No such file or directory") == true, "\(String(describing: missing))")
 
-        let pidJoin = error { $0.linux!.namespaces[0] = Namespace(type: .pid, path: "/proc/self/ns/pid") }
-        #expect(pidJoin?.description == "linux.namespaces[0].path: joining an existing pid namespace is not supported yet")
-        let userJoin = error { $0.linux!.namespaces.append(Namespace(type: .user, path: "/proc/self/ns/user")) }
-        #expect(userJoin?.field == "linux.namespaces[5].path")
+        #expect(error { $0.linux!.namespaces[0] = Namespace(type: .pid, path: "/proc/self/ns/pid") } == nil, "a pid namespace can be joined")
 
         #expect(error { $0.root.path = "no-such-root" }?.field == "root.path")
         #expect(error { $0.process!.capabilities!.bounding.append("CAP_NOPE") }?.field == "process.capabilities.bounding[3]")
@@ -249,6 +251,54 @@ struct ChildConfigurationTests {
         #expect(error { $0.linux!.namespaces.append(Namespace(type: .user)) }?.field == "linux.uidMappings")
         #expect(error { $0.process = nil }?.field == "process")
         #expect(error { _ in } == nil)
+    }
+
+    /// Waits until `pid` is in another user namespace than this process
+    /// (`unshare` made it); the namespace's path.
+    func userNamespace(of pid: Int32) async throws -> String {
+        let path = "/proc/\(pid)/ns/user"
+        let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/user")
+        for _ in 0..<500 where (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) == own {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return path
+    }
+
+    @Test func aJoinedUserNamespaceOwnsTheNamespacesMadeAfter() async throws {
+        let holder = try ChildProcess("/usr/bin/unshare", ["--user", "sleep", "100"])
+        defer { holder.stop() }
+        let namespace = try await userNamespace(of: holder.pid)
+        for map in ["uid_map", "gid_map"] { try "0 100000 65536".write(toFile: "/proc/\(holder.pid)/\(map)", atomically: false, encoding: .utf8) }
+        // Its own mount, pid, network... namespaces: the mounts (proc,
+        // sysfs) work only when they belong to the joined user namespace.
+        var config = config("readlink /proc/self/ns/user > /out/user; cat /proc/self/uid_map > /out/uid_map; touch /out/created")
+        config.linux!.namespaces.append(Namespace(type: .user, path: namespace))
+        let child = try ChildConfiguration(config: config, bundle: bundle.path)
+        #expect(child.withContainer { $0.create_after_joins == 1 && $0.joins[0].type == CLONE_NEWUSER } && !child.usesUserNamespace)
+        let outcome = try run(config)
+        #expect(outcome.status == 0, "\(outcome.steps)")
+        #expect(try outputFile("user") == (try FileManager.default.destinationOfSymbolicLink(atPath: namespace)) + "\n")
+        #expect(try lines("uid_map").map { $0.split(separator: " ") } == [["0", "100000", "65536"]])
+        var status = stat()
+        #expect(stat(output.path + "/created", &status) == 0)
+        #expect(status.st_uid == 100_000, "the joined namespace's root is the host's 100000")
+    }
+
+    @Test(.enabled(if: access("/proc/self/ns/time", F_OK) == 0)) func timeNamespacesMadeAndJoined() throws {
+        let host = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/time") + "\n"
+        var config = config("readlink /proc/self/ns/time > /out/time; echo $$ > /out/pid")
+        config.linux!.namespaces.append(Namespace(type: .time))
+        var outcome = try run(config)
+        #expect(outcome.status == 0, "\(outcome.steps)")
+        let made = try outputFile("time")
+        #expect(made.hasPrefix("time:[") && made != host)
+        #expect(try outputFile("pid") == "1\n", "the fork into the time namespace is the pid namespace's init")
+
+        config.linux!.namespaces.removeLast()
+        config.linux!.namespaces.append(Namespace(type: .time, path: "/proc/self/ns/time"))
+        outcome = try run(config)
+        #expect(outcome.status == 0, "\(outcome.steps)")
+        #expect(try outputFile("time") == host)
     }
 
     @Test func aJoinedNamespaceIsEntered() throws {

@@ -257,6 +257,7 @@ final class LifecycleTests {
     }
 
     @Test(.enabled(if: canRun)) func usageErrors() throws {
+        try write(config("true"))
         #expect(container("create").status != 0)
         #expect(container("create", "-b", bundle.path, "../escape").error.contains("invalid container id"))
         #expect(container("--systemd-cgroup", "create", "-b", bundle.path, "x").error.contains("systemd"))
@@ -293,11 +294,6 @@ final class LifecycleTests {
         try write(config)
         let failed = container("create", "-b", bundle.path, "hooked")
         #expect(failed.status == 1 && failed.error.contains("hooks.createRuntime[0]") && failed.error.contains("exit status 3: refused"), "\(failed.error)")
-        try expectGone("hooked", config)
-
-        config.hooks!.createContainer = [hook("true")]
-        try write(config)
-        #expect(container("create", "-b", bundle.path, "hooked").error.contains("hooks.createContainer"))
         try expectGone("hooked", config)
     }
 

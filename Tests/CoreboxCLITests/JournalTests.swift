@@ -4,7 +4,8 @@ import TestSupport
 
 /// The journal sink end to end on the host, without a journald: in a private
 /// mount namespace, a python receiver binds journald's socket path on a fresh
-/// /run and prints the datagram that libsystemd's sd_journal_sendv sends.
+/// /run, runs the command line it is given and prints the datagram that
+/// libsystemd's sd_journal_sendv sends.
 /// (The VM test checks the same against the real journald.)
 @Suite struct JournalTests {
     static let receiver = #"""
@@ -14,7 +15,7 @@ import TestSupport
         s.bind("/run/systemd/journal/socket")
         s.settimeout(10)
         env = {"COREBOX_LOG_TARGET": "journal", "PATH": "/usr/bin:/bin"}
-        run = subprocess.run([sys.argv[1], "--install", "--symlinks", sys.argv[2]], env=env, capture_output=True)
+        run = subprocess.run(sys.argv[1:], env=env, capture_output=True)
         print("EXIT=%d" % run.returncode)
         print("STDERR=%r" % run.stderr.decode())
         data = s.recv(65536)
@@ -33,8 +34,8 @@ import TestSupport
     @Test func installLogsAStructuredEntry() async throws {
         let scratch = try Scratch()
         let run = try await Clients.run("/usr/bin/unshare", [
-            "--mount", "sh", "-c", "mount -t tmpfs tmpfs /run && exec python3 -c \"$0\" \"$1\" \"$2\"",
-            Self.receiver, CoreboxBinary.path, scratch.path,
+            "--mount", "sh", "-c", "mount -t tmpfs tmpfs /run && exec python3 -c \"$0\" \"$@\"",
+            Self.receiver, CoreboxBinary.path, "--install", "--symlinks", scratch.path,
         ], timeout: .seconds(30))
         let output = run.stdout
         #expect(run.status == 0, "\(output) \(run.stderr)")

@@ -51,10 +51,10 @@ struct StateTests {
 
     @Test func badState() {
         #expect(throws: ConfigError(file: "state.json", problems: [
-            Problem(path: "status", message: #"unknown status "paused""#),
+            Problem(path: "status", message: #"unknown status "frozen""#),
             Problem(path: "created", message: #"expected an RFC 3339 time such as "2006-01-02T15:04:05.999999999Z", got "yesterday""#),
         ])) {
-            try ContainerState.decode(Array(#"{"ociVersion": "1.0.2", "id": "a", "status": "paused", "bundle": "/b", "created": "yesterday"}"#.utf8))
+            try ContainerState.decode(Array(#"{"ociVersion": "1.0.2", "id": "a", "status": "frozen", "bundle": "/b", "created": "yesterday"}"#.utf8))
         }
     }
 

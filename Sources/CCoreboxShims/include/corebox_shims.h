@@ -24,6 +24,10 @@ int corebox_curl_setopt_long(void *handle, int option, long value);
 int corebox_curl_setopt_pointer(void *handle, int option, const void *value);
 /// Runs the transfer, appending the body and the raw header lines to the buffers.
 int corebox_curl_perform(void *handle, corebox_buffer *body, corebox_buffer *headers);
+/// Runs the transfer, passing the body to `write` piece by piece (a 0 from
+/// it aborts the transfer) and appending the raw header lines to `headers`.
+int corebox_curl_perform_sink(void *handle, int (*write)(void *context, const char *data, size_t length), void *context,
+                              corebox_buffer *headers);
 long corebox_curl_response_code(void *handle);
 const char *corebox_curl_strerror(int code);
 void *corebox_curl_slist_append(void *list, const char *string);
