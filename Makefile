@@ -7,7 +7,7 @@ COREBOX_CACHE ?= /var/tmp/corebox
 export COREBOX_CACHE
 
 # The Swift runtime is linked statically: the binary needs no libswift*.
-RELEASE = $(SWIFT) build -c release --static-swift-stdlib
+RELEASE = $(SWIFT) build -c release --static-swift-stdlib --disable-local-rpath
 BIN = .build/release/corebox
 
 .PHONY: all setup build debug check test vmtest image boot demo bench install clean

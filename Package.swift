@@ -118,7 +118,7 @@ let package = Package(
             // A position-dependent executable has almost no load-time relocations
             // (21,589 -> 347): every exec of every applet starts faster
             // (docs/ARCHITECTURE.md, "Start-up cost").
-            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"])]
+            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie", "-Xlinker", "--no-export-dynamic"])]
         ),
 
         .testTarget(name: "CoreboxCoreTests", dependencies: ["CoreboxCore"]),

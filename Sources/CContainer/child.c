@@ -75,6 +75,14 @@ static void __attribute__((noreturn)) fail(int fd, const char *step, const char 
     _exit(error == ENOENT ? 127 : 126);
 }
 
+// glibc's setgroups and set*id act on every thread it believes the
+// process has: a copy of the runtime's, whose locks (held by threads that
+// are not here) can never be taken. The raw calls change this thread, the
+// child's only one.
+static int raw_setgroups(size_t count, const gid_t *groups) { return (int)syscall(SYS_setgroups, count, groups); }
+static int raw_setresgid(gid_t gid) { return (int)syscall(SYS_setresgid, gid, gid, gid); }
+static int raw_setresuid(uid_t uid) { return (int)syscall(SYS_setresuid, uid, uid, uid); }
+
 // `root` + `path` into `out`; false when it does not fit.
 static int join_path(char *out, const char *root, const char *path) {
     size_t a = strlen(root), b = strlen(path);
@@ -254,10 +262,10 @@ static void set_credentials(int sync_fd, const struct corebox_container *c) {
         }
         if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(sync_fd, "keep capabilities across setuid", NULL);
     }
-    if (setgroups(c->additional_gid_count, c->additional_gids) < 0 && !(errno == EPERM && c->additional_gid_count == 0))
+    if (raw_setgroups(c->additional_gid_count, c->additional_gids) < 0 && !(errno == EPERM && c->additional_gid_count == 0))
         fail(sync_fd, "setgroups", NULL);
-    if (setresgid(c->gid, c->gid, c->gid) < 0) fail(sync_fd, "setgid", NULL);
-    if (setresuid(c->uid, c->uid, c->uid) < 0) fail(sync_fd, "setuid", NULL);
+    if (raw_setresgid(c->gid) < 0) fail(sync_fd, "setgid", NULL);
+    if (raw_setresuid(c->uid) < 0) fail(sync_fd, "setuid", NULL);
     if (c->set_capabilities) {
         // Without no_new_privs only CAP_SYS_ADMIN may load a seccomp filter,
         // which comes last: keep it until then. execve computes the new
@@ -633,7 +641,7 @@ static int child_main(void *argument) {
     if (c->clone_flags & CLONE_NEWUSER) {
         char go;
         if (read(sync_fd, &go, 1) != 1) fail(sync_fd, "wait for the ID maps", NULL);
-        if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail(sync_fd, "become root in the user namespace", NULL);
+        if (raw_setresgid(0) < 0 || raw_setresuid(0) < 0) fail(sync_fd, "become root in the user namespace", NULL);
     }
     // /proc/self/fd of the host when the root is only chrooted to: -1 else.
     int descriptors = -1;
@@ -643,7 +651,7 @@ static int child_main(void *argument) {
         joins_pid |= c->joins[i].type == CLONE_NEWPID;
     }
     // The joined user namespace's root, as with a new one once its maps are written.
-    if (joins_user_namespace(c) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+    if (joins_user_namespace(c) && (raw_setresgid(0) < 0 || raw_setresuid(0) < 0))
         fail(sync_fd, "become root in the user namespace", NULL);
     if (unshare_namespaces(sync_fd, c) || joins_pid) enter_pid_namespace(sync_fd);
     // A session of its own, as runc gives every process (and a terminal needs).

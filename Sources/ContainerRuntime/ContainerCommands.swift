@@ -27,7 +27,7 @@ struct ContainerCommands {
         case "features": return try features(arguments)
         case "spec": return try spec(arguments)
         case "exec":
-            do { return try ContainerExec(root: root, log: log, output: output).run(arguments) } catch {
+            do { return try ContainerExec(root: root, output: output).run(arguments) } catch {
                 var failed = error
                 failed.status = 255 // runc's status for a failed exec
                 throw failed
@@ -121,9 +121,8 @@ struct ContainerCommands {
         _ = unlink(directory.fifoPath)
         var state = loaded.state
         state.status = .running
-        do { try ContainerHooks.run(directory.savedConfig()?.hooks?.poststart ?? [], name: "poststart", state: state) } catch {
-            log.warning(error.description)
-        }
+        ContainerHooks.runAll(directory.savedConfig(ifItHas: "poststart", loaded.record)?.hooks?.poststart ?? [],
+                              name: "poststart", state: state) { log.warning($0) }
     }
 
     private func runCommand(_ arguments: [String]) throws(CommandError) -> Int32 {
@@ -250,21 +249,22 @@ struct ContainerCommands {
             if let startTime = loaded.record?.startTime {
                 if status != .stopped { _ = Glibc.kill(loaded.pid, SIGKILL) }
                 // A frozen process dies only once thawed.
-                if status == .paused, let plan = try directory.cgroupPlan() { try? Cgroups.thaw(plan) }
+                if status == .paused, let plan = try directory.cgroupPlan(loaded.record) { try? Cgroups.thaw(plan) }
                 // Also reaps a stopped init that is this process's child (in-process callers).
                 if !Liveness.waitGone(pid: loaded.pid, startTime: startTime) {
                     throw CommandError("delete: the container's init (pid \(loaded.pid)) did not die after SIGKILL")
                 }
             }
         }
-        if let plan = try directory.cgroupPlan() {
+        let record = loaded?.record ?? directory.runtimeRecord()
+        if let plan = try directory.cgroupPlan(record) {
             do { try Cgroups.remove(plan) } catch { throw CommandError("delete: remove the cgroups: \(error)") }
         }
-        let poststop = directory.savedConfig()?.hooks?.poststop ?? []
+        let poststop = directory.savedConfig(ifItHas: "poststop", record)?.hooks?.poststop ?? []
         directory.removeAll()
         if var state = loaded?.state {
             state.status = .stopped
-            do { try ContainerHooks.run(poststop, name: "poststop", state: state) } catch { log.warning(error.description) }
+            ContainerHooks.runAll(poststop, name: "poststop", state: state) { log.warning($0) }
         }
     }
 

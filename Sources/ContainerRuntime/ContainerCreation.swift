@@ -120,7 +120,7 @@ struct ContainerCreation {
         // Saved before the child exists, so a delete after a crash finds the cgroups.
         do {
             try Files.writeAtomically(directory.configPath, configBytes, mode: 0o600)
-            try directory.saveRuntime(RuntimeRecord(startTime: 0, layout: layout))
+            try directory.saveRuntime(RuntimeRecord(startTime: 0, layout: layout, config: config))
         } catch {
             throw CommandError("write the state: \(error)")
         }
@@ -182,7 +182,12 @@ struct ContainerCreation {
             case Int32(COREBOX_CHILD_READY.rawValue): break readiness
             case Int32(COREBOX_CHILD_HOOKS.rawValue):
                 state.pid = Int(pid)
-                try ContainerHooks.run(config.hooks?.prestart ?? [], name: "prestart", state: state)
+                // prestart's state says "created", as runtime-spec 1.0.2 has
+                // prestart run after `start` (its conformance suite checks it; crun
+                // agrees, runc says "creating").
+                var prestartState = state
+                prestartState.status = .created
+                try ContainerHooks.run(config.hooks?.prestart ?? [], name: "prestart", state: prestartState)
                 try ContainerHooks.run(config.hooks?.createRuntime ?? [], name: "createRuntime", state: state)
                 do { try Syscall.writeAll(syncFD, ContainerHooks.childStates(state), path: "the sync socket") } catch {
                     throw CommandError("send the hooks' state: \(error)")
@@ -196,7 +201,7 @@ struct ContainerCreation {
         state.pid = Int(pid)
         state.status = .created
         do {
-            try directory.saveRuntime(RuntimeRecord(startTime: startTime, layout: layout))
+            try directory.saveRuntime(RuntimeRecord(startTime: startTime, layout: layout, config: config))
             try directory.saveState(state)
             if let pidFile { try Files.writeAtomically(Self.absolute(pidFile), Array(String(pid).utf8)) }
         } catch {

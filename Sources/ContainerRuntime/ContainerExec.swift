@@ -9,7 +9,6 @@ import OCISpec
 /// the container's seccomp filter.
 struct ContainerExec {
     let root: String
-    let log: ContainerLog
     let output: Output
 
     static let values: Set<String> = [

@@ -21,6 +21,14 @@ enum ContainerHooks {
         }
     }
 
+    /// Runs every one of `hooks` (poststart, poststop): a failure is a
+    /// warning and the next hook still runs, as the runtime-spec asks.
+    static func runAll(_ hooks: [Hook], name: String, state: ContainerState, warn: (String) -> Void) {
+        for (index, hook) in hooks.enumerated() {
+            do { try run(hook, state: state) } catch { warn("hooks.\(name)[\(index)] (\(hook.path)): \(error)") }
+        }
+    }
+
     /// What the C child gets at the hooks sync: the state for its
     /// createContainer hooks ("creating") and the one for its
     /// startContainer hooks ("created", as runc gives them), each ending in

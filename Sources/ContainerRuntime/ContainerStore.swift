@@ -98,14 +98,14 @@ struct ContainerDirectory {
         let alive = record.map { Liveness.isAlive(pid: Int32(state.pid), startTime: $0.startTime) } ?? false
         let pid = Int32(state.pid)
         // runc's order: a frozen container is paused, created or not.
-        state.status = !alive ? .stopped : isFrozen() ? .paused : access(fifoPath, F_OK) == 0 ? .created : .running
+        state.status = !alive ? .stopped : isFrozen(record) ? .paused : access(fifoPath, F_OK) == 0 ? .created : .running
         if state.status == .stopped { state.pid = 0 }
         return LoadedContainer(state: state, pid: pid, record: record)
     }
 
     /// Whether the container's freezer cgroup says FROZEN.
-    func isFrozen() -> Bool {
-        guard let plan = try? cgroupPlan() else { return false }
+    func isFrozen(_ record: RuntimeRecord?) -> Bool {
+        guard let plan = try? cgroupPlan(record) else { return false }
         return (try? Cgroups.isFrozen(plan)) ?? false
     }
 
@@ -118,13 +118,17 @@ struct ContainerDirectory {
         (try? Files.read(configPath)).flatMap { try? ContainerConfig.decode($0, file: configPath) }
     }
 
-    /// The cgroups the container was given, planned again from its saved
-    /// config and the layout recorded at create; nil when it has none.
-    func cgroupPlan() throws(CommandError) -> CgroupPlan? {
-        guard let record = runtimeRecord(), let layout = record.layout, let config = savedConfig() else { return nil }
+    /// The config saved at create when the record says it has `hook`s.
+    func savedConfig(ifItHas hook: String, _ record: RuntimeRecord?) -> ContainerConfig? {
+        record?.laterHooks.contains(hook) == true ? savedConfig() : nil
+    }
+
+    /// The container's cgroups (their directories; no limits), planned
+    /// again from the record made at create; nil when it has none.
+    func cgroupPlan(_ record: RuntimeRecord? = nil) throws(CommandError) -> CgroupPlan? {
+        guard let record = record ?? runtimeRecord(), let layout = record.layout else { return nil }
         do {
-            return try CgroupPlanner.plan(
-                resources: ContainerCreation.resources(config), cgroupsPath: config.linux?.cgroupsPath ?? "", id: id, layout: layout)
+            return try CgroupPlanner.plan(resources: nil, cgroupsPath: record.cgroupsPath, id: id, layout: layout)
         } catch {
             throw CommandError("cgroups: \(error)")
         }
@@ -172,9 +176,15 @@ final class Lock {
 struct RuntimeRecord: Equatable {
     var startTime: UInt64 = 0
     var layout: CgroupLayout?
+    /// The config's linux.cgroupsPath: with the layout and the id, where
+    /// the container's cgroups are, without decoding the config again.
+    var cgroupsPath = ""
+    /// The hook kinds after create the config has ("poststart", "poststop"):
+    /// `start` and `delete` read the config only when theirs is there.
+    var laterHooks: [String] = []
 
     var text: String {
-        var lines = ["start-time \(startTime)"]
+        var lines = ["start-time \(startTime)", "cgroups-path \(cgroupsPath)", "hooks \(laterHooks.joined(separator: " "))"]
         func line(_ kind: String, _ hierarchy: CgroupHierarchy) -> String {
             [kind, hierarchy.mountPoint, hierarchy.mountRoot, hierarchy.ownPath, hierarchy.controllers.joined(separator: ",")]
                 .joined(separator: "\t")
@@ -188,9 +198,18 @@ struct RuntimeRecord: Equatable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    init(startTime: UInt64, layout: CgroupLayout?) {
+    init(startTime: UInt64, layout: CgroupLayout?, cgroupsPath: String = "", laterHooks: [String] = []) {
         self.startTime = startTime
         self.layout = layout
+        self.cgroupsPath = cgroupsPath
+        self.laterHooks = laterHooks
+    }
+
+    /// The record of a container created from `config`.
+    init(startTime: UInt64, layout: CgroupLayout?, config: ContainerConfig) {
+        let hooks = [("poststart", config.hooks?.poststart ?? []), ("poststop", config.hooks?.poststop ?? [])]
+        self.init(startTime: startTime, layout: layout, cgroupsPath: config.linux?.cgroupsPath ?? "",
+                  laterHooks: hooks.filter { !$0.1.isEmpty }.map(\.0))
     }
 
     init?(text: String) {
@@ -200,6 +219,14 @@ struct RuntimeRecord: Equatable {
             if line.hasPrefix("start-time ") {
                 guard let value = UInt64(line.dropFirst("start-time ".count)) else { return nil }
                 startTime = value
+                continue
+            }
+            if line.hasPrefix("cgroups-path ") {
+                cgroupsPath = String(line.dropFirst("cgroups-path ".count))
+                continue
+            }
+            if line.hasPrefix("hooks") {
+                laterHooks = line.dropFirst("hooks".count).split(separator: " ").map(String.init)
                 continue
             }
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)

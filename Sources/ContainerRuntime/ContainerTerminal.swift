@@ -83,7 +83,9 @@ struct ForegroundProcess {
         let pidFD = corebox_pidfd_open(pid)
         defer {
             if signalFD >= 0 {
-                forwardPending(signalFD)
+                // Taken, not left to act on this process once unblocked; the
+                // process is gone (its pid may be another's already).
+                forwardPending(signalFD, to: nil)
                 Syscall.close(signalFD)
             }
             if pidFD >= 0 { Syscall.close(pidFD) }
@@ -98,7 +100,7 @@ struct ForegroundProcess {
         // Until it exits (at once when the relay saw it exit).
         var entries = [pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0), pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
         while entries[0].revents == 0 {
-            if poll(&entries, nfds_t(entries.count), -1) > 0 && entries[1].revents != 0 { forwardPending(signalFD) }
+            if poll(&entries, nfds_t(entries.count), -1) > 0 && entries[1].revents != 0 { forwardPending(signalFD, to: pid) }
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
@@ -107,10 +109,11 @@ struct ForegroundProcess {
         return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 
-    private func forwardPending(_ signalFD: Int32) {
+    /// Reads the signals received; sends each to `target` when there is one.
+    private func forwardPending(_ signalFD: Int32, to target: Int32?) {
         var info = signalfd_siginfo()
         while read(signalFD, &info, MemoryLayout<signalfd_siginfo>.size) == MemoryLayout<signalfd_siginfo>.size {
-            _ = kill(pid, Int32(info.ssi_signo))
+            if let target { _ = kill(target, Int32(info.ssi_signo)) }
         }
     }
 
@@ -128,7 +131,7 @@ struct ForegroundProcess {
             if stdinOpen { entries.append(pollfd(fd: 0, events: Int16(POLLIN), revents: 0)) }
             // Once the process is gone, only what its terminal still holds.
             guard poll(&entries, nfds_t(entries.count), exited ? 0 : -1) >= 0 || errno == EINTR else { return }
-            if entries[2].revents != 0 { forwardPending(signalFD) }
+            if entries[2].revents != 0 { forwardPending(signalFD, to: pid) }
             if entries[1].revents != 0 { exited = true }
             if entries[0].revents != 0 {
                 let count = read(master, &buffer, buffer.count)

@@ -44,7 +44,7 @@ extension LifecycleTests {
         #expect(container("delete", "ordered").status == 0)
         #expect(outputFile("order") == Self.hookKinds.map { $0 + "\n" }.joined())
 
-        let statuses = ["creating", "creating", "creating", "created", "running", "stopped"]
+        let statuses = ["created", "creating", "creating", "created", "running", "stopped"]
         for (kind, status) in zip(Self.hookKinds, statuses) {
             let state = try ContainerState.decode(Array((outputFile(kind + ".json") ?? "").utf8), file: kind)
             #expect(state.id == "ordered" && state.status.rawValue == status && state.bundle == bundle.path, "\(kind)")

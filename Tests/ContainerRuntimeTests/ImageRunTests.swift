@@ -77,22 +77,7 @@ final class ImageRunTests {
     // MARK: Helpers
 
     @discardableResult
-    static func tool(_ arguments: String...) throws -> String { try tool(arguments) }
-
-    @discardableResult
-    static func tool(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        (process.standardOutput, process.standardError) = (output, errors)
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "\(arguments): \(String(decoding: message, as: UTF8.self))")
-        return String(decoding: data, as: UTF8.self)
-    }
+    static func tool(_ arguments: String...) throws -> String { try Tools.run(arguments) }
 
     struct Result {
         let status: Int32

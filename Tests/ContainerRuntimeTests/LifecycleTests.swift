@@ -169,7 +169,7 @@ final class LifecycleTests {
         let directory = try ContainerDirectory(root: root.path, id: "reused")
         let record = try #require(directory.runtimeRecord())
         // The same pid with another start time is another process.
-        try directory.saveRuntime(RuntimeRecord(startTime: record.startTime + 1, layout: record.layout))
+        try directory.saveRuntime(RuntimeRecord(startTime: record.startTime + 1, layout: record.layout, cgroupsPath: record.cgroupsPath))
         #expect(try state("reused").status == .stopped)
         #expect(container("kill", "reused", "KILL").status != 0)
         #expect(Liveness.isAlive(pid: pid, startTime: record.startTime), "the other process was left alone")

@@ -1,27 +1,9 @@
 import Foundation
-import Testing
+import TestSupport
 
 /// Images made at test time: with umoci (the reference unpacker) and with
 /// Python's tarfile for layers no well-behaved tool would write.
 enum Fixtures {
-    /// Runs a program; its stdout, failing the test when it fails.
-    @discardableResult
-    static func run(_ arguments: [String], in directory: String? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "\(arguments): \(String(decoding: message, as: UTF8.self))")
-        return String(decoding: data, as: UTF8.self)
-    }
-
     /// Writes an OCI layout (or, with `docker: true`, a docker-archive tar)
     /// from a JSON description: layers of entries {name, type, data, link,
     /// mode, uid, gid, mtime}, each layer gzip'd unless `"plain"`.
@@ -77,7 +59,7 @@ enum Fixtures {
         let script = scratch + "/builder.py", specFile = scratch + "/spec-\(UUID().uuidString).json"
         try builder.write(toFile: script, atomically: false, encoding: .utf8)
         try JSONSerialization.data(withJSONObject: spec).write(to: URL(fileURLWithPath: specFile))
-        try run(["python3", script, specFile, output])
+        try Tools.run(["python3", script, specFile, output])
     }
 
     /// A listing of a tree, one line a path: type, mode, owner, size and
@@ -98,6 +80,6 @@ enum Fixtures {
                 if times and not stat.S_ISDIR(s.st_mode): line.append(str(s.st_mtime_ns))
                 print(" ".join(line))
         """#
-        return try run(["python3", "-c", script, root, times ? "1" : "0"])
+        return try Tools.run(["python3", "-c", script, root, times ? "1" : "0"])
     }
 }

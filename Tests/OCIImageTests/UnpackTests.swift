@@ -25,11 +25,11 @@ import Testing
     @Test func agreesWithUmoci() throws {
         let scratch = try TemporaryDirectory()
         let layout = scratch.path + "/image"
-        try Fixtures.run(["umoci", "init", "--layout", layout])
-        try Fixtures.run(["umoci", "new", "--image", layout + ":v1"])
-        try Fixtures.run(["umoci", "unpack", "--image", layout + ":v1", scratch.path + "/bundle"])
+        try Tools.run(["umoci", "init", "--layout", layout])
+        try Tools.run(["umoci", "new", "--image", layout + ":v1"])
+        try Tools.run(["umoci", "unpack", "--image", layout + ":v1", scratch.path + "/bundle"])
         let rootfs = scratch.path + "/bundle/rootfs"
-        try Fixtures.run(["sh", "-c", """
+        try Tools.run(["sh", "-c", """
             set -e; cd \(rootfs)
             mkdir -p etc usr/bin srv/data/deep var/empty; printf 'root:x:0:0:root:/root:/bin/sh\\napp:x:1000:1000::/home/app:/bin/sh\\n' > etc/passwd
             printf 'root:x:0:\\napp:x:1000:\\nextra:x:2000:app\\n' > etc/group
@@ -38,15 +38,15 @@ import Testing
             chmod 0555 var/empty; mkfifo srv/fifo; mknod srv/null c 1 3; touch -d @1600000000 srv/data/file
             setfattr -n user.note -v hello srv/data/file 2>/dev/null || true
             """])
-        try Fixtures.run(["umoci", "repack", "--image", layout + ":v1", scratch.path + "/bundle"])
+        try Tools.run(["umoci", "repack", "--image", layout + ":v1", scratch.path + "/bundle"])
         // repack diffs against the bundle's own base: a second layer needs a fresh unpack.
-        try Fixtures.run(["umoci", "unpack", "--image", layout + ":v1", scratch.path + "/bundle2"])
+        try Tools.run(["umoci", "unpack", "--image", layout + ":v1", scratch.path + "/bundle2"])
         let rootfs2 = scratch.path + "/bundle2/rootfs"
-        try Fixtures.run(["sh", "-c", "set -e; cd \(rootfs2); rm -r srv/data/deep; rm usr/bin/abs; echo new > usr/bin/abs"])
-        try Fixtures.run(["umoci", "repack", "--image", layout + ":v1", scratch.path + "/bundle2"])
-        try Fixtures.run(["umoci", "config", "--image", layout + ":v1", "--config.entrypoint", "/usr/bin/tool", "--config.cmd", "serve",
+        try Tools.run(["sh", "-c", "set -e; cd \(rootfs2); rm -r srv/data/deep; rm usr/bin/abs; echo new > usr/bin/abs"])
+        try Tools.run(["umoci", "repack", "--image", layout + ":v1", scratch.path + "/bundle2"])
+        try Tools.run(["umoci", "config", "--image", layout + ":v1", "--config.entrypoint", "/usr/bin/tool", "--config.cmd", "serve",
                           "--config.env", "A=1", "--config.user", "app", "--config.workingdir", "/srv"])
-        try Fixtures.run(["umoci", "unpack", "--image", layout + ":v1", scratch.path + "/reference"])
+        try Tools.run(["umoci", "unpack", "--image", layout + ":v1", scratch.path + "/reference"])
 
         let image = try Image.open(layout, reference: "v1")
         #expect(image.layerCount == 2)
