@@ -127,7 +127,7 @@ let package = Package(
             name: "CoreboxSystemTests",
             dependencies: ["CoreboxSystem", "CoreboxCore", "CSystemd", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "CoreboxCLITests", dependencies: ["CoreboxCore", "TestSupport"]),
+        .testTarget(name: "CoreboxCLITests", dependencies: ["CoreboxCore", "CoreboxSystem", "TestSupport"]),
         .testTarget(name: "WriteAheadLogTests", dependencies: ["WriteAheadLog", "CoreboxSystem", "CoreboxCore"]),
         // Child processes and real clients (etcdctl, python-etcd3, curl) for the tests.
         .target(name: "TestSupport", dependencies: ["CoreboxSystem"], path: "Tests/TestSupport"),

@@ -65,9 +65,6 @@ struct ContainerCommands {
     private static let createFlags: Set<String> = ["no-pivot", "no-new-keyring"]
 
     private func creation(_ parsed: GoFlags, command: String) throws(CommandError) -> ContainerCreation {
-        if systemdCgroup {
-            throw CommandError("\(command): --systemd-cgroup: the systemd cgroup driver is not supported; leave the flag out to use cgroupfs")
-        }
         var preserveFDs = 0
         if let text = parsed.value("preserve-fds") {
             guard let count = Int(text), count >= 0, count < 1 << 20 else { throw CommandError("\(command): --preserve-fds: not a count: \(text)") }
@@ -76,7 +73,7 @@ struct ContainerCommands {
         return ContainerCreation(
             directory: try directory(parsed.positionals[0]), bundle: parsed.value("bundle") ?? ".", pidFile: parsed.value("pid-file"),
             noPivot: parsed.flag("no-pivot"), preserveFDs: preserveFDs, consoleSocket: parsed.value("console-socket"),
-            detach: command == "create" || parsed.flag("detach"))
+            detach: command == "create" || parsed.flag("detach"), systemdCgroup: systemdCgroup)
     }
 
     private func create(_ arguments: [String]) throws(CommandError) -> Int32 {
@@ -257,6 +254,7 @@ struct ContainerCommands {
             }
         }
         let record = loaded?.record ?? directory.runtimeRecord()
+        if let unit = record?.systemdUnit { SystemdScopes.stop(unit, log: log) }
         if let plan = try directory.cgroupPlan(record) {
             do { try Cgroups.remove(plan) } catch { throw CommandError("delete: remove the cgroups: \(error)") }
         }

@@ -17,6 +17,8 @@ struct ContainerCreation {
     /// receives a terminal's master itself, to relay it.
     var consoleSocket: String?
     var detach = true
+    /// `--systemd-cgroup`: the cgroup is a transient scope of systemd's.
+    var systemdCgroup = false
 
     /// The devices runc's cgroup allows besides the config's rules:
     /// mknod of anything, the default nodes, ptys and tun.
@@ -76,10 +78,15 @@ struct ContainerCreation {
             throw CommandError("cgroups: \(error)")
         }
         if let layout, !RuntimeRecord.canRecord(layout) { throw CommandError("cgroups: a cgroup path holds a tab or a newline") }
+        let scope: SystemdCgroup?
+        do { scope = systemdCgroup ? try SystemdCgroup(cgroupsPath: config.linux?.cgroupsPath ?? "", id: directory.id) : nil } catch {
+            throw CommandError("\(configPath): linux.cgroupsPath: \(error)")
+        }
         let plan: CgroupPlan?
         do {
             plan = try layout.map { layout throws(CgroupPlanError) in
-                try CgroupPlanner.plan(resources: Self.resources(config), cgroupsPath: config.linux?.cgroupsPath ?? "", id: directory.id, layout: layout)
+                try CgroupPlanner.plan(
+                    resources: Self.resources(config), cgroupsPath: scope?.path ?? config.linux?.cgroupsPath ?? "", id: directory.id, layout: layout)
             }
         } catch {
             throw CommandError("\(configPath): linux.resources: \(error)")
@@ -95,7 +102,7 @@ struct ContainerCreation {
         var pid: Int32 = 0
         do throws(CommandError) {
             try spawn(config: config, configBytes: configBytes, bundle: bundle, child: child, seccomp: seccomp,
-                      layout: layout, plan: plan, console: console, now: now, log: log, pid: &pid)
+                      layout: layout, plan: plan, scope: scope, console: console, now: now, log: log, pid: &pid)
             withExtendedLifetime(lock) {}
             return Created(pid: pid, master: try console?.receiveMaster())
         } catch {
@@ -103,6 +110,7 @@ struct ContainerCreation {
                 _ = kill(pid, SIGKILL)
                 while waitpid(pid, nil, 0) < 0 && errno == EINTR {}
             }
+            if let scope { SystemdScopes.stop(scope.unit, log: log) }
             if let plan {
                 do { try Cgroups.remove(plan) } catch let removal { log.warning("remove the cgroups: \(removal)") }
             }
@@ -115,12 +123,13 @@ struct ContainerCreation {
     /// there is a child, for the caller to clean up after an error.
     private func spawn(
         config: ContainerConfig, configBytes: [UInt8], bundle: String, child: ChildConfiguration, seccomp: SeccompProgram?,
-        layout: CgroupLayout?, plan: CgroupPlan?, console: ConsoleConnection?, now: Timestamp, log: ContainerLog, pid: inout Int32
+        layout: CgroupLayout?, plan: CgroupPlan?, scope: SystemdCgroup?, console: ConsoleConnection?, now: Timestamp, log: ContainerLog,
+        pid: inout Int32
     ) throws(CommandError) {
         // Saved before the child exists, so a delete after a crash finds the cgroups.
         do {
             try Files.writeAtomically(directory.configPath, configBytes, mode: 0o600)
-            try directory.saveRuntime(RuntimeRecord(startTime: 0, layout: layout, config: config))
+            try directory.saveRuntime(RuntimeRecord(startTime: 0, layout: layout, config: config, scope: scope))
         } catch {
             throw CommandError("write the state: \(error)")
         }
@@ -197,11 +206,17 @@ struct ContainerCreation {
         }
         do { try child.writeOOMScoreAdj(pid: pid) } catch { throw CommandError("set up the init: \(error)") }
         guard let startTime = Liveness.startTime(pid: pid) else { throw CommandError("the container's init exited before it was ready") }
+        if let scope {
+            try SystemdScopes.start(scope, pid: pid, id: directory.id)
+            // systemd sets the limits it knows of (none: "max") on the scope's
+            // cgroup when it adopts it: the config's go in again.
+            do { for write in plan?.writes ?? [] { try Cgroups.perform(write) } } catch { throw CommandError("cgroups: \(error)") }
+        }
 
         state.pid = Int(pid)
         state.status = .created
         do {
-            try directory.saveRuntime(RuntimeRecord(startTime: startTime, layout: layout, config: config))
+            try directory.saveRuntime(RuntimeRecord(startTime: startTime, layout: layout, config: config, scope: scope))
             try directory.saveState(state)
             if let pidFile { try Files.writeAtomically(Self.absolute(pidFile), Array(String(pid).utf8)) }
         } catch {

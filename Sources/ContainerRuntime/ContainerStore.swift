@@ -182,9 +182,12 @@ struct RuntimeRecord: Equatable {
     /// The hook kinds after create the config has ("poststart", "poststop"):
     /// `start` and `delete` read the config only when theirs is there.
     var laterHooks: [String] = []
+    /// With --systemd-cgroup: the scope unit that holds the cgroup.
+    var systemdUnit: String?
 
     var text: String {
         var lines = ["start-time \(startTime)", "cgroups-path \(cgroupsPath)", "hooks \(laterHooks.joined(separator: " "))"]
+        if let systemdUnit { lines.append("systemd-unit \(systemdUnit)") }
         func line(_ kind: String, _ hierarchy: CgroupHierarchy) -> String {
             [kind, hierarchy.mountPoint, hierarchy.mountRoot, hierarchy.ownPath, hierarchy.controllers.joined(separator: ",")]
                 .joined(separator: "\t")
@@ -205,11 +208,12 @@ struct RuntimeRecord: Equatable {
         self.laterHooks = laterHooks
     }
 
-    /// The record of a container created from `config`.
-    init(startTime: UInt64, layout: CgroupLayout?, config: ContainerConfig) {
+    /// The record of a container created from `config`, in `scope` with --systemd-cgroup.
+    init(startTime: UInt64, layout: CgroupLayout?, config: ContainerConfig, scope: SystemdCgroup?) {
         let hooks = [("poststart", config.hooks?.poststart ?? []), ("poststop", config.hooks?.poststop ?? [])]
-        self.init(startTime: startTime, layout: layout, cgroupsPath: config.linux?.cgroupsPath ?? "",
+        self.init(startTime: startTime, layout: layout, cgroupsPath: scope?.path ?? config.linux?.cgroupsPath ?? "",
                   laterHooks: hooks.filter { !$0.1.isEmpty }.map(\.0))
+        systemdUnit = scope?.unit
     }
 
     init?(text: String) {
@@ -223,6 +227,10 @@ struct RuntimeRecord: Equatable {
             }
             if line.hasPrefix("cgroups-path ") {
                 cgroupsPath = String(line.dropFirst("cgroups-path ".count))
+                continue
+            }
+            if line.hasPrefix("systemd-unit ") {
+                systemdUnit = String(line.dropFirst("systemd-unit ".count))
                 continue
             }
             if line.hasPrefix("hooks") {

@@ -147,11 +147,29 @@ public final class SystemdManager {
             .array(elementSignature: "s", execStart.map { .string($0) }),
             .bool(false),  // a failing exit status fails the service
         ])
-        let properties: [(String, BusValue)] = [
+        return try startTransientUnit(name: name, properties: [
             ("Description", .string(description)),
             ("ExecStart", .array(elementSignature: "(sasb)", [command])),
-        ]
-        return try queueAndWait("StartTransientUnit", [
+        ], timeout: timeout)
+    }
+
+    /// Starts the transient scope `name` in `slice` around `pids` (a scope
+    /// holds processes that exist already), with its cgroup delegated to
+    /// the caller, and waits for the job.
+    public func startTransientScope(
+        name: String, slice: String, pids: [UInt32], description: String, timeout: Duration
+    ) throws -> JobOutcome {
+        try startTransientUnit(name: name, properties: [
+            ("Description", .string(description)),
+            ("Slice", .string(slice)),
+            ("Delegate", .bool(true)),
+            ("DefaultDependencies", .bool(false)),
+            ("PIDs", .array(elementSignature: "u", pids.map { .uint32($0) })),
+        ], timeout: timeout)
+    }
+
+    private func startTransientUnit(name: String, properties: [(String, BusValue)], timeout: Duration) throws -> JobOutcome {
+        try queueAndWait("StartTransientUnit", [
             .string(name), .string("replace"),
             .array(elementSignature: "(sv)", properties.map { .structure([.string($0.0), .variant($0.1)]) }),
             .array(elementSignature: "(sa(sv))", []),

@@ -1,3 +1,4 @@
+import CoreboxSystem
 import Foundation
 import Glibc
 import Testing
@@ -40,7 +41,9 @@ final class ContainerCLITests {
     /// holds it until it execs, so a pipe would never see its end, and
     /// Foundation's Process, which hands its child a socket to watch for the
     /// exit, would wait for the container.
-    static func run(_ executable: String, _ arguments: [String], directory: String? = nil) throws -> Result {
+    static func run(
+        _ executable: String, _ arguments: [String], directory: String? = nil, environment: [String: String] = [:]
+    ) throws -> Result {
         let files = (out: NSTemporaryDirectory() + "out-\(UUID().uuidString)", error: NSTemporaryDirectory() + "err-\(UUID().uuidString)")
         defer { for file in [files.out, files.error] { try? FileManager.default.removeItem(atPath: file) } }
         var actions = posix_spawn_file_actions_t()
@@ -61,7 +64,9 @@ final class ContainerCLITests {
         let argv = (command + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, command[0], &actions, &attributes, argv, environ)
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in variables { free(pointer) } }
+        let spawned = posix_spawn(&pid, command[0], &actions, &attributes, argv, variables)
         guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
@@ -78,8 +83,8 @@ final class ContainerCLITests {
         return fields.count > 19 && fields[0] != "Z" ? String(fields[19]) : nil
     }
 
-    func container(_ arguments: String...) throws -> Result {
-        try Self.run(container, ["--root", root] + arguments, directory: bundle)
+    func container(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
+        try Self.run(container, ["--root", root] + arguments, directory: bundle, environment: environment)
     }
 
     /// `runc spec` in `directory` (the bundle by default), with `edit`
@@ -147,6 +152,55 @@ final class ContainerCLITests {
         #expect(ours.out == runc.out)
         #expect(ours.out.hasSuffix("1\n1\nrunc\n"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: root).isEmpty)
+    }
+
+    // MARK: --systemd-cgroup
+
+    /// The scope is asked of a fake systemd on a private bus (no systemd
+    /// runs here; the VM test asks the real one): its name, slice, the
+    /// init's pid and delegation; the init is in the scope's cgroup, and
+    /// delete stops the scope and leaves no cgroup.
+    @Test func systemdCgroupPutsTheInitInAScope() throws {
+        let unit = "ctr-sd1.scope"
+        let fake = FakeSystemd(endings: [unit: .beforeReply(result: "done")])
+        try withPrivateBus { address in
+            let server = try ServerThread(address: address, setup: fake.serve, idle: fake.sendLateSignals)
+            defer { server.stop() }
+            try writeSpec { json in
+                Self.process(&json, ["sleep", "30"])
+                var linux = json["linux"] as! [String: Any]
+                linux["cgroupsPath"] = "coreboxtest.slice:ctr:sd1"
+                json["linux"] = linux
+            }
+            defer {
+                for hierarchy in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+                    _ = rmdir("/sys/fs/cgroup/\(hierarchy)/coreboxtest.slice")
+                }
+            }
+            let bus = ["DBUS_SYSTEM_BUS_ADDRESS": address]
+            let create = try container("--systemd-cgroup", "create", "--pid-file", scratch.path + "/sd1.pid", "sd1", environment: bus)
+            #expect(create.status == 0, "\(create.error)")
+            let pid = UInt32(try String(contentsOfFile: scratch.path + "/sd1.pid", encoding: .utf8))!
+            let cgroups = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
+            #expect(cgroups.contains(":memory:/coreboxtest.slice/\(unit)\n"), "\(cgroups)")
+            let start = fake.calls.first { $0.member == "StartTransientUnit" }
+            #expect(start?.arguments.first == .string(unit))
+            let properties = Dictionary(uniqueKeysWithValues: (start?.arguments.dropFirst(2).first).flatMap { argument -> [(String, BusValue)]? in
+                guard case .array(_, let entries) = argument else { return nil }
+                return entries.compactMap { entry in
+                    guard case .structure(let fields) = entry, case .string(let name)? = fields.first, case .variant(let value)? = fields.last else { return nil }
+                    return (name, value)
+                }
+            } ?? [])
+            #expect(properties["Slice"] == .string("coreboxtest.slice"))
+            #expect(properties["PIDs"] == .array(elementSignature: "u", [.uint32(pid)]))
+            #expect(properties["Delegate"] == .bool(true))
+
+            let delete = try container("--systemd-cgroup", "delete", "--force", "sd1", environment: bus)
+            #expect(delete.status == 0, "\(delete.error)")
+            #expect(fake.calls.contains { $0.member == "StopUnit" && $0.arguments.first == .string(unit) })
+            #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/coreboxtest.slice/\(unit)"))
+        }
     }
 
     // MARK: Leaks

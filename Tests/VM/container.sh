@@ -128,6 +128,19 @@ expect "seccomp: the shell sees the failure" "$(tail -n 1 seccomp.out)" "mkdir e
 [ ! -e "$bundle/rootfs/tmp/made" ] && ok "seccomp: no directory made" || fail "seccomp: the directory was made"
 rmdir "$cgroup_root/vmtest" 2>/dev/null || true
 
+# (d2) --systemd-cgroup: the container's cgroup is a transient scope of the
+# real systemd's, in the slice the cgroup path names, with the config's limit.
+write_config "$bundle" "system.slice:corebox:sdtest" '["sleep", "60"]' '{"memory": {"limit": 33554432}}'
+container --systemd-cgroup create --bundle "$bundle" --pid-file sdtest.pid sdtest
+scope=$cgroup_root/system.slice/corebox-sdtest.scope
+expect "systemd-cgroup: the scope" "$(systemctl is-active corebox-sdtest.scope)" active
+expect "systemd-cgroup: the init's cgroup" "$(cat "/proc/$(cat sdtest.pid)/cgroup")" "0::/system.slice/corebox-sdtest.scope"
+expect "systemd-cgroup: memory.max" "$(cat "$scope/memory.max")" 33554432
+container --systemd-cgroup delete --force sdtest
+[ "$(systemctl is-active corebox-sdtest.scope)" != active ] && ok "systemd-cgroup: the scope is stopped" || fail "systemd-cgroup: the scope is still active"
+[ ! -e "$scope" ] && ok "systemd-cgroup: its cgroup is gone" || fail "systemd-cgroup: $scope is left"
+[ ! -e /run/container/sdtest ] && ok "systemd-cgroup: its state is gone" || fail "systemd-cgroup: /run/container/sdtest is left"
+
 # (e) An OCI image layout made here, run as container@web.service.
 # add_blob FILE: moves it into the layout's blobs; prints its digest.
 layout=/var/tmp/vmtest-image
