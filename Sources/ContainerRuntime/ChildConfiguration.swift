@@ -2,6 +2,7 @@ import CContainer
 import CoreboxCore
 import CoreboxSystem
 import Glibc
+import OCIImage
 import OCISpec
 
 /// A config.json field the C child cannot be given as it is, e.g.
@@ -65,7 +66,7 @@ public final class ChildConfiguration {
         container.sysctl_keys = memory.strings(sysctl.map(\.key))
         container.sysctl_values = memory.strings(sysctl.map(\.value))
         container.sysctl_count = sysctl.count
-        try setProcess(process)
+        try setProcess(process, root: String(cString: container.rootfs))
         setHooks(config.hooks ?? Hooks())
     }
 
@@ -92,7 +93,7 @@ public final class ChildConfiguration {
         }
         container.joins = memory.buffer(joins)
         container.join_count = joins.count
-        try setProcess(process)
+        try setProcess(process, root: "/proc/\(initPID)/root")
     }
 
     /// Each namespace's clone flag and its name under /proc/PID/ns.
@@ -382,10 +383,12 @@ public final class ChildConfiguration {
 
     // MARK: The process
 
-    private func setProcess(_ process: ContainerProcess) throws(ChildConfigurationError) {
+    /// `root`: where the process's root is seen from here, for its passwd.
+    private func setProcess(_ process: ContainerProcess, root: String) throws(ChildConfigurationError) {
         guard !process.args.isEmpty else { throw ChildConfigurationError(field: "process.args", message: "must not be empty") }
         container.argv = memory.mutableStrings(process.args)
-        container.envp = memory.mutableStrings(Self.environment(process.env))
+        let passwd = (try? RootFiles.read("/etc/passwd", in: root)) ?? nil
+        container.envp = memory.mutableStrings(Self.withHome(Self.environment(process.env), uid: process.user.uid, passwd: passwd))
         if !process.cwd.isEmpty { container.cwd = memory.string(process.cwd) }
         container.terminal = process.terminal ? 1 : 0
         if let size = process.consoleSize {
@@ -422,6 +425,14 @@ public final class ChildConfiguration {
         container.additional_gid_count = process.user.additionalGids.count
         // runc's umask when the config sets none.
         container.umask = Int32(process.user.umask ?? 0o022)
+    }
+
+    /// `env` with HOME added when it has none, as runc does: the user's home
+    /// in the container's passwd, or "/".
+    static func withHome(_ env: [String], uid: UInt32, passwd: String?) -> [String] {
+        if env.contains(where: { $0.hasPrefix("HOME=") }) { return env }
+        let home = passwd.flatMap { AccountFile.users($0).first { $0.uid == uid }?.home } ?? "/"
+        return env + ["HOME=" + (home.isEmpty ? "/" : home)]
     }
 
     /// `env` with each name once, where it first appears, with its last

@@ -84,6 +84,14 @@ struct ChildConfigurationTests {
         try outputFile(name).split(separator: "\n")
     }
 
+    @Test func homeComesFromTheContainersPasswd() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nwww:x:33:33::/var/www:/bin/false\n"
+        #expect(ChildConfiguration.withHome(["PATH=/bin"], uid: 33, passwd: passwd) == ["PATH=/bin", "HOME=/var/www"])
+        #expect(ChildConfiguration.withHome(["PATH=/bin"], uid: 1000, passwd: passwd) == ["PATH=/bin", "HOME=/"])
+        #expect(ChildConfiguration.withHome(["PATH=/bin"], uid: 0, passwd: nil) == ["PATH=/bin", "HOME=/"])
+        #expect(ChildConfiguration.withHome(["HOME=/x", "PATH=/bin"], uid: 0, passwd: passwd) == ["HOME=/x", "PATH=/bin"])
+    }
+
     @Test func mountsInOrderWithTheirFlags() throws {
         try FileManager.default.createDirectory(atPath: bundle.path + "/data", withIntermediateDirectories: true)
         try "from the bundle".write(toFile: bundle.path + "/data/file", atomically: false, encoding: .utf8)
