@@ -95,7 +95,7 @@ import TestSupport
         let bundle = work + "/bundle"
         try FileManager.default.createDirectory(atPath: bundle + "/rootfs/bin", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: work) }
-        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: bundle + "/rootfs/bin/busybox")
+        try Tools.run(["cp", "/bin/busybox", bundle + "/rootfs/bin/busybox"])
         try runRunc(["spec", "--bundle", bundle])
         let id = "corebox-runc-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: bundle + "/config.json"))) as? [String: Any])
