@@ -97,7 +97,9 @@ public enum Cgroups {
         if let filter = plan.deviceFilter, let unified = plan.directories.first(where: \.isUnified) {
             try attachDeviceFilter(filter, to: unified.path)
         }
-        if let pid { try attach(plan, pid: pid) }
+        if let pid {
+            for directory in plan.directories { try writeFile(directory.path + "/cgroup.procs", String(pid)) }
+        }
     }
 
     static func perform(_ write: CgroupWrite) throws(SystemError) {
@@ -120,11 +122,6 @@ public enum Cgroups {
                 try perform(instead)
             }
         }
-    }
-
-    /// Moves `pid` into every one of the plan's cgroups (made by `apply`).
-    public static func attach(_ plan: CgroupPlan, pid: Int32) throws(SystemError) {
-        for directory in plan.directories { try writeFile(directory.path + "/cgroup.procs", String(pid)) }
     }
 
     static func parent(of path: String) -> String {

@@ -387,8 +387,9 @@ public final class ChildConfiguration {
     private func setProcess(_ process: ContainerProcess, root: String) throws(ChildConfigurationError) {
         guard !process.args.isEmpty else { throw ChildConfigurationError(field: "process.args", message: "must not be empty") }
         container.argv = memory.mutableStrings(process.args)
-        let passwd = (try? RootFiles.read("/etc/passwd", in: root)) ?? nil
-        container.envp = memory.mutableStrings(Self.withHome(Self.environment(process.env), uid: process.user.uid, passwd: passwd))
+        container.envp = memory.mutableStrings(Self.withHome(Self.environment(process.env), uid: process.user.uid) {
+            (try? RootFiles.read("/etc/passwd", in: root)) ?? nil
+        })
         if !process.cwd.isEmpty { container.cwd = memory.string(process.cwd) }
         container.terminal = process.terminal ? 1 : 0
         if let size = process.consoleSize {
@@ -428,10 +429,10 @@ public final class ChildConfiguration {
     }
 
     /// `env` with HOME added when it has none, as runc does: the user's home
-    /// in the container's passwd, or "/".
-    static func withHome(_ env: [String], uid: UInt32, passwd: String?) -> [String] {
+    /// in the container's passwd (read only then), or "/".
+    static func withHome(_ env: [String], uid: UInt32, passwd: () -> String?) -> [String] {
         if env.contains(where: { $0.hasPrefix("HOME=") }) { return env }
-        let home = passwd.flatMap { AccountFile.users($0).first { $0.uid == uid }?.home } ?? "/"
+        let home = passwd().flatMap { AccountFile.users($0).first { $0.uid == uid }?.home } ?? "/"
         return env + ["HOME=" + (home.isEmpty ? "/" : home)]
     }
 

@@ -72,8 +72,7 @@ struct ContainerCreation {
         }
         let layout: CgroupLayout?
         do {
-            try Cgroups.enterDelegatedLeaf()
-            layout = try Cgroups.detectLayout()
+            layout = try Cgroups.detectLayoutEnteringDelegatedLeaf()
         } catch {
             throw CommandError("cgroups: \(error)")
         }

@@ -86,10 +86,12 @@ struct ChildConfigurationTests {
 
     @Test func homeComesFromTheContainersPasswd() {
         let passwd = "root:x:0:0:root:/root:/bin/sh\nwww:x:33:33::/var/www:/bin/false\n"
-        #expect(ChildConfiguration.withHome(["PATH=/bin"], uid: 33, passwd: passwd) == ["PATH=/bin", "HOME=/var/www"])
-        #expect(ChildConfiguration.withHome(["PATH=/bin"], uid: 1000, passwd: passwd) == ["PATH=/bin", "HOME=/"])
-        #expect(ChildConfiguration.withHome(["PATH=/bin"], uid: 0, passwd: nil) == ["PATH=/bin", "HOME=/"])
-        #expect(ChildConfiguration.withHome(["HOME=/x", "PATH=/bin"], uid: 0, passwd: passwd) == ["HOME=/x", "PATH=/bin"])
+        #expect(ChildConfiguration.withHome(["PATH=/bin"], uid: 33) { passwd } == ["PATH=/bin", "HOME=/var/www"])
+        #expect(ChildConfiguration.withHome(["PATH=/bin"], uid: 1000) { passwd } == ["PATH=/bin", "HOME=/"])
+        #expect(ChildConfiguration.withHome(["PATH=/bin"], uid: 0) { nil } == ["PATH=/bin", "HOME=/"])
+        var read = false
+        #expect(ChildConfiguration.withHome(["HOME=/x", "PATH=/bin"], uid: 0) { read = true; return passwd } == ["HOME=/x", "PATH=/bin"])
+        #expect(!read, "passwd is read only when HOME is missing")
     }
 
     @Test func mountsInOrderWithTheirFlags() throws {
