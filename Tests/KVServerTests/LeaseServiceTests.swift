@@ -52,10 +52,14 @@ enum EtcdServices {
 
     @Test func expiredLeaseDeletesItsKeys() async throws {
         try await EtcdServices.withServer { port in
-            let grant = try await Clients.etcdctl(port, ["lease", "grant", "2"])
+            let grant = try await Clients.etcdctl(port, ["lease", "grant", "5"])
             let id = try #require(EtcdServices.grantedID(grant))
-            #expect(try await Clients.etcdctl(port, ["put", "short", "lived", "--lease=\(id)"]).stdout == "OK\n")
-            #expect(try await Clients.etcdctl(port, ["get", "short"]).stdout == "short\nlived\n")
+            // The put's revision, not a read right after it: under load two
+            // etcdctl runs can outlast a short lease. A put under a lease that
+            // is gone fails, so a revision means the key was stored.
+            let put = try await Clients.etcdctl(port, ["put", "short", "lived", "--lease=\(id)", "-w", "json"])
+            let header = try JSONSerialization.jsonObject(with: Data(put.stdout.utf8)) as? [String: Any]
+            let revision = try #require((header?["header"] as? [String: Any])?["revision"] as? Int, "\(put.stderr)")
             // A bound that only catches a lease that never expires: with the
             // container suites beside it a busy machine delays the lessor's tick.
             let deadline = ContinuousClock.now + .seconds(30)
@@ -65,6 +69,7 @@ enum EtcdServices {
                 value = try await Clients.etcdctl(port, ["get", "short"]).stdout
             }
             #expect(value == "")
+            #expect(try await Clients.etcdctl(port, ["get", "short", "--rev=\(revision)"]).stdout == "short\nlived\n")
             #expect(try await Clients.etcdctl(port, ["lease", "list"]).stdout == "found 0 leases\n")
         }
     }
