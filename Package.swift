@@ -20,13 +20,12 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
     ],
     targets: [
-        // C libraries from Debian. Only libsystemd is linked as pkg-config says
-        // (shared). A pkgConfig entry would add `-lcurl`, `-lseccomp`, `-lyaml`
-        // to the link, so the other three name none: libseccomp and libyaml
-        // link their static archives through their module maps, and libcurl
-        // is declared for its headers only, because CCoreboxShims loads it
-        // with dlopen on first use (docs/ARCHITECTURE.md, "Start-up cost").
-        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // C libraries from Debian. A pkgConfig entry would add `-lsystemd`,
+        // `-lcurl`, ... to the link, so none names one: libseccomp and libyaml
+        // link their static archives through their module maps; libsystemd and
+        // libcurl are declared for their headers only, because CCoreboxShims
+        // loads them with dlopen on first use (docs/ARCHITECTURE.md, "Start-up cost").
+        .systemLibrary(name: "CSystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CSeccomp", providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CYaml", providers: [.apt(["libyaml-dev"])]),
