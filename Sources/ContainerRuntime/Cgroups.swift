@@ -102,6 +102,20 @@ public enum Cgroups {
         }
     }
 
+    /// The limits in place that `update` plans around: v1's
+    /// memory.limit_in_bytes and v2's cpu.max, where the container has them.
+    static func currentLimits(_ plan: CgroupPlan) -> CurrentLimits {
+        var current = CurrentLimits()
+        if let memory = plan.directories.first(where: { $0.controllers.contains("memory") }),
+           let limit = (try? readText(memory.path + "/memory.limit_in_bytes")).flatMap({ Int64($0) }) {
+            current.memoryLimit = limit
+        }
+        if let unified = plan.directories.first(where: \.isUnified) {
+            current.cpuMax = (try? readText(unified.path + "/cpu.max")).flatMap(CPUMax.init)
+        }
+        return current
+    }
+
     static func perform(_ write: CgroupWrite) throws(SystemError) {
         do {
             switch write.content {

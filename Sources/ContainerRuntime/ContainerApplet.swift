@@ -23,6 +23,9 @@ public enum ContainerApplet {
           ps [--format|-f table|json] ID [PS-OPTION...]
           pause ID
           resume ID
+          update [--resources|-r FILE|-] [--memory N] [--memory-swap N] [--memory-reservation N] [--cpu-share N]
+               [--cpu-quota N] [--cpu-period N] [--cpu-rt-runtime N] [--cpu-rt-period N] [--cpuset-cpus LIST]
+               [--cpuset-mems LIST] [--blkio-weight N] [--pids-limit N] ID
           kill [--all|-a] ID [SIGNAL]
           delete [--force|-f] ID
           list [--format|-f table|json] [--quiet|-q]

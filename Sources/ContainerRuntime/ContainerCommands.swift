@@ -35,11 +35,12 @@ struct ContainerCommands {
         case "ps": return try ps(arguments)
         case "pause": return try pause(arguments)
         case "resume": return try resume(arguments)
+        case "update": return try update(arguments)
         default: throw CommandError("unknown command \"\(command)\"; see container --help")
         }
     }
 
-    private func parse(
+    func parse(
         _ command: String, _ arguments: [String], values: Set<String> = [], flags: Set<String> = [],
         aliases: [String: String] = [:], positionals: ClosedRange<Int>
     ) throws(CommandError) -> GoFlags {
@@ -54,7 +55,7 @@ struct ContainerCommands {
         return parsed
     }
 
-    private func directory(_ id: String) throws(CommandError) -> ContainerDirectory {
+    func directory(_ id: String) throws(CommandError) -> ContainerDirectory {
         log.containerID = id
         return try ContainerDirectory(root: root, id: id)
     }

@@ -28,11 +28,15 @@ struct ContainerCreation {
         ("c", 1, 5, "rwm"), ("c", 1, 9, "rwm"), ("c", 136, -1, "rwm"), ("c", 5, 2, "rwm"), ("c", 10, 200, "rwm"),
     ]
 
-    /// The config's resources with the allow rules for the default devices
-    /// and the config's own devices appended (runc's order).
+    /// The config's resources with the device rules runc ends up with: all
+    /// denied first (runc's device emulator starts from deny-all, whatever
+    /// the config's rules say), then the config's rules, then the allow
+    /// rules for the default devices and the config's own devices.
     static func resources(_ config: ContainerConfig) -> Resources {
         var resources = config.linux?.resources ?? Resources()
-        guard !resources.devices.isEmpty else { return resources }
+        var denyAll = DeviceRule()
+        denyAll.access = "rwm"
+        resources.devices.insert(denyAll, at: 0)
         func rule(_ type: String, _ major: Int64, _ minor: Int64, _ access: String) -> DeviceRule {
             var rule = DeviceRule()
             (rule.allow, rule.type, rule.major, rule.minor, rule.access) = (true, type, major, minor, access)

@@ -115,17 +115,31 @@ public enum CgroupPlanner {
     public static func plan(
         resources: Resources?, cgroupsPath: String, id: String, layout: CgroupLayout
     ) throws(CgroupPlanError) -> CgroupPlan {
+        try plan(resources ?? Resources(), cgroupsPath: cgroupsPath, id: id, layout: layout, update: nil)
+    }
+
+    /// The writes that change the limits of an existing cgroup (`update`):
+    /// no directory is made, no cpuset value inherited, no controller
+    /// enabled, and `current` decides what depends on the limits in place.
+    public static func update(
+        resources: Resources, cgroupsPath: String, id: String, layout: CgroupLayout, current: CurrentLimits
+    ) throws(CgroupPlanError) -> CgroupPlan {
+        try plan(resources, cgroupsPath: cgroupsPath, id: id, layout: layout, update: current)
+    }
+
+    static func plan(
+        _ resources: Resources, cgroupsPath: String, id: String, layout: CgroupLayout, update: CurrentLimits?
+    ) throws(CgroupPlanError) -> CgroupPlan {
         let cleaned = cleanPath(cgroupsPath)
         let inner = cleaned.isEmpty ? cleanPath(id) : cleaned
         if inner.isEmpty || inner == "/" { throw CgroupPlanError("the cgroup path must name a cgroup below the root") }
-        let resources = resources ?? Resources()
         switch layout {
         case .v1(let hierarchies):
-            return try planV1(resources, inner: inner, hierarchies: hierarchies, unified: nil)
+            return try planV1(resources, inner: inner, hierarchies: hierarchies, unified: nil, update: update)
         case .hybrid(let hierarchies, let unified):
-            return try planV1(resources, inner: inner, hierarchies: hierarchies, unified: unified)
+            return try planV1(resources, inner: inner, hierarchies: hierarchies, unified: unified, update: update)
         case .unified(let hierarchy):
-            return try planV2(resources, inner: inner, hierarchy: hierarchy)
+            return try planV2(resources, inner: inner, hierarchy: hierarchy, update: update)
         }
     }
 
@@ -172,7 +186,7 @@ public enum CgroupPlanner {
     // MARK: v1
 
     static func planV1(
-        _ resources: Resources, inner: String, hierarchies: [CgroupHierarchy], unified: CgroupHierarchy?
+        _ resources: Resources, inner: String, hierarchies: [CgroupHierarchy], unified: CgroupHierarchy?, update: CurrentLimits?
     ) throws(CgroupPlanError) -> CgroupPlan {
         if !resources.unified.isEmpty { throw CgroupPlanError("linux.resources.unified needs cgroup v2, this host mounts v1 controllers") }
         var directories: [CgroupDirectory] = []
@@ -197,7 +211,7 @@ public enum CgroupPlanner {
             return found.path
         }
 
-        if let cpuset = directories.first(where: { $0.controllers.contains("cpuset") }) {
+        if update == nil, let cpuset = directories.first(where: { $0.controllers.contains("cpuset") }) {
             for created in cpuset.create {
                 plan.writes.append(CgroupWrite(created, "cpuset.cpus", .parentsValue))
                 plan.writes.append(CgroupWrite(created, "cpuset.mems", .parentsValue))
@@ -215,7 +229,7 @@ public enum CgroupPlanner {
             }
         }
         if let memory = resources.memory {
-            try planV1Memory(memory, &plan, directory: directory)
+            try planV1Memory(memory, &plan, currentLimit: update?.memoryLimit ?? .max, directory: directory)
         }
         if let cpu = resources.cpu {
             try planV1CPU(cpu, &plan, directory: directory)
@@ -254,8 +268,9 @@ public enum CgroupPlanner {
         return "\(type) \(major):\(minor) \(rule.access.isEmpty ? "rwm" : rule.access)"
     }
 
+    /// `currentLimit`: memory.limit_in_bytes as it is (unlimited in a new cgroup).
     static func planV1Memory(
-        _ memory: Memory, _ plan: inout CgroupPlan, directory: (String) throws(CgroupPlanError) -> String
+        _ memory: Memory, _ plan: inout CgroupPlan, currentLimit: Int64, directory: (String) throws(CgroupPlanError) -> String
     ) throws(CgroupPlanError) {
         let limit = memory.limit ?? 0
         let swap = memory.swap ?? 0
@@ -272,8 +287,8 @@ public enum CgroupPlanner {
             // Unlimited memory means unlimited swap too, where swap is accounted.
             plan.writes.append(CgroupWrite(path, "memory.memsw.limit_in_bytes", "-1", onError: .ignoreIfMissing))
             plan.writes.append(limitWrite)
-        } else if limit != 0 && swap == -1 {
-            // memsw may not go below memory, so a new cgroup takes the larger one first.
+        } else if limit != 0 && swap != 0 && (swap == -1 || currentLimit < swap) {
+            // memsw may never be below memory: raising both takes memsw first.
             plan.writes += [swapWrite, limitWrite]
         } else {
             if limit != 0 { plan.writes.append(limitWrite) }
@@ -314,12 +329,14 @@ public enum CgroupPlanner {
     static func planV1BlockIO(
         _ blockIO: BlockIO, _ plan: inout CgroupPlan, directory: (String) throws(CgroupPlanError) -> String
     ) throws(CgroupPlanError) {
-        var writes: [(String, String)] = []
-        if let weight = blockIO.weight, weight != 0 { writes.append(("blkio.weight", String(weight))) }
-        if let weight = blockIO.leafWeight, weight != 0 { writes.append(("blkio.leaf_weight", String(weight))) }
+        // (file, value, BFQ's file where CFQ's is missing: runc's choice)
+        var writes: [(String, String, String?)] = []
+        if let weight = blockIO.weight, weight != 0 { writes.append(("blkio.weight", String(weight), "blkio.bfq.weight")) }
+        if let weight = blockIO.leafWeight, weight != 0 { writes.append(("blkio.leaf_weight", String(weight), nil)) }
         for device in blockIO.weightDevice {
-            if let weight = device.weight, weight != 0 { writes.append(("blkio.weight_device", "\(device.major):\(device.minor) \(weight)")) }
-            if let weight = device.leafWeight, weight != 0 { writes.append(("blkio.leaf_weight_device", "\(device.major):\(device.minor) \(weight)")) }
+            let id = "\(device.major):\(device.minor)"
+            if let weight = device.weight, weight != 0 { writes.append(("blkio.weight_device", "\(id) \(weight)", "blkio.bfq.weight_device")) }
+            if let weight = device.leafWeight, weight != 0 { writes.append(("blkio.leaf_weight_device", "\(id) \(weight)", nil)) }
         }
         let throttles = [
             ("blkio.throttle.read_bps_device", blockIO.throttleReadBpsDevice),
@@ -328,16 +345,20 @@ public enum CgroupPlanner {
             ("blkio.throttle.write_iops_device", blockIO.throttleWriteIOPSDevice),
         ]
         for (file, devices) in throttles {
-            for device in devices { writes.append((file, "\(device.major):\(device.minor) \(device.rate)")) }
+            for device in devices { writes.append((file, "\(device.major):\(device.minor) \(device.rate)", nil)) }
         }
         if writes.isEmpty { return }
         let path = try directory("blkio")
-        plan.writes += writes.map { CgroupWrite(path, $0.0, $0.1) }
+        plan.writes += writes.map { file, value, bfq in
+            CgroupWrite(path, file, value, onError: bfq.map { .otherwiseIfMissing(CgroupWrite(path, $0, value)) } ?? .fail)
+        }
     }
 
     // MARK: v2
 
-    static func planV2(_ resources: Resources, inner: String, hierarchy: CgroupHierarchy) throws(CgroupPlanError) -> CgroupPlan {
+    static func planV2(
+        _ resources: Resources, inner: String, hierarchy: CgroupHierarchy, update: CurrentLimits?
+    ) throws(CgroupPlanError) -> CgroupPlan {
         // A relative path is below the parent of this process's cgroup: the
         // process's own cgroup has processes, so it cannot delegate controllers.
         let path: String
@@ -352,7 +373,7 @@ public enum CgroupPlanner {
         let directory = CgroupDirectory(controllers: [], isUnified: true, path: path, create: created)
         var plan = CgroupPlan(directories: [directory], writes: [], warnings: [], freezer: directory)
         // Enable every available controller from the root down to the container's parent.
-        for parent in [hierarchy.mountPoint] + created.dropLast() {
+        for parent in [hierarchy.mountPoint] + created.dropLast() where update == nil {
             for controller in hierarchy.controllers {
                 plan.writes.append(CgroupWrite(parent, "cgroup.subtree_control", "+" + controller, onError: .ignore))
             }
@@ -368,7 +389,11 @@ public enum CgroupPlanner {
             let reservation = memory.reservation ?? 0
             if limit != 0 || swap != 0 || reservation != 0 {
                 let swapMax = try convertSwapToV2(swap: swap, memory: limit)
-                if swapMax != 0 || swap > 0 { write("memory.swap.max", numberOrMax(swapMax)) }
+                if swapMax != 0 || swap > 0 {
+                    // Without swap accounting there is no file: fine for no limit or no swap (runc's rule).
+                    let unlimitedOrNone = swapMax == -1 || swapMax == 0
+                    plan.writes.append(CgroupWrite(path, "memory.swap.max", numberOrMax(swapMax), onError: unlimitedOrNone ? .ignoreIfMissing : .fail))
+                }
                 if limit != 0 { write("memory.max", numberOrMax(limit)) }
                 if reservation != 0 { write("memory.low", numberOrMax(reservation)) }
             }
@@ -397,9 +422,14 @@ public enum CgroupPlanner {
         }
         if let cpu = resources.cpu {
             if let shares = cpu.shares, shares != 0 { write("cpu.weight", String(convertSharesToWeight(shares))) }
-            let quota = cpu.quota ?? 0
-            let period = cpu.period ?? 0
+            var quota = cpu.quota ?? 0
+            var period = cpu.period ?? 0
             if quota != 0 || period != 0 {
+                // An update of one half keeps the other as it is (runc's rule).
+                if let inPlace = update?.cpuMax {
+                    if quota == 0 { quota = inPlace.quota }
+                    if period == 0 { period = inPlace.period }
+                }
                 write("cpu.max", "\(quota > 0 ? String(quota) : "max") \(period == 0 ? 100_000 : period)")
             }
             if cpu.realtimePeriod != nil || cpu.realtimeRuntime != nil {

@@ -114,6 +114,16 @@ import Testing
         memory.reservation = nil
         resources.memory = memory
         #expect(try writes(resources, Self.v2) == [base + "memory.swap.max=max", base + "memory.max=max"])
+        // No swap file without swap accounting: fine for `max` and 0, not for a limit.
+        func swapOnError(_ limit: Int64, _ swap: Int64) throws -> CgroupWrite.OnError? {
+            resources.memory?.limit = limit
+            resources.memory?.swap = swap
+            return try CgroupPlanner.plan(resources: resources, cgroupsPath: "/c1", id: "c1", layout: Self.v2)
+                .writes.first { $0.file == "memory.swap.max" }?.onError
+        }
+        #expect(try swapOnError(-1, 0) == .ignoreIfMissing)
+        #expect(try swapOnError(100, 100) == .ignoreIfMissing)
+        #expect(try swapOnError(100, 300) == .fail)
         #expect(try CgroupPlanner.convertSwapToV2(swap: 0, memory: 5) == 0)
         #expect(try CgroupPlanner.convertSwapToV2(swap: -1, memory: 5) == -1)
         #expect(throws: CgroupPlanError.self) { try CgroupPlanner.convertSwapToV2(swap: 5, memory: 10) }
@@ -202,6 +212,13 @@ import Testing
         #expect(try writes(resources, Self.v2) == [
             v2 + "io.bfq.weight=500", v2 + "io.bfq.weight=8:0 600", v2 + "io.max=8:16 rbps=1048576", v2 + "io.max=8:16 wiops=1048576",
         ])
+        // v1: CFQ's weight files, else BFQ's (this kernel's v1 blkio has only BFQ's).
+        let v1 = try CgroupPlanner.plan(resources: resources, cgroupsPath: "/c1", id: "c1", layout: Self.v1)
+        let directory = "/sys/fs/cgroup/blkio/c1"
+        #expect(v1.writes.first { $0.file == "blkio.weight" }?.onError == .otherwiseIfMissing(CgroupWrite(directory, "blkio.bfq.weight", "500")))
+        #expect(v1.writes.first { $0.file == "blkio.weight_device" }?.onError
+            == .otherwiseIfMissing(CgroupWrite(directory, "blkio.bfq.weight_device", "8:0 600")))
+        #expect(v1.writes.first { $0.file == "blkio.leaf_weight" }?.onError == .fail)
         let plan = try CgroupPlanner.plan(resources: resources, cgroupsPath: "/c1", id: "c1", layout: Self.v2)
         #expect(plan.writes.first { $0.file == "io.bfq.weight" }?.onError == .otherwiseIfMissing(CgroupWrite("/sys/fs/cgroup/c1", "io.weight", "4950")))
         #expect(plan.writes.last { $0.file == "io.bfq.weight" }?.onError == .ignoreIfMissing)

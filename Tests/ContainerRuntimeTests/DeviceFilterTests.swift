@@ -84,6 +84,22 @@ import Testing
         #expect(Self.allows(filter, .char, 4, 0, .mknod) == true)
     }
 
+    @Test func aConfigWithoutRulesGetsRuncsWhitelist() throws {
+        // runc's emulator starts from deny-all: no rules in the config is not "every device".
+        var config = ContainerConfig.runcDefault()
+        config.linux?.resources = nil
+        let filter = try DeviceFilter(rules: ContainerCreation.resources(config).devices)
+        #expect(!filter.defaultAllow)
+        #expect(Self.allows(filter, .char, 1, 3, [.read, .write]) == true)  // /dev/null
+        #expect(Self.allows(filter, .block, 8, 0, .read) == false)  // /dev/sda
+        // An allow-all rule still opens everything.
+        var privileged = DeviceRule()
+        (privileged.allow, privileged.access) = (true, "rwm")
+        config.linux?.resources = Resources()
+        config.linux?.resources?.devices = [privileged]
+        #expect(try DeviceFilter(rules: ContainerCreation.resources(config).devices).defaultAllow)
+    }
+
     @Test func denyList() throws {
         let filter = try Self.filter("allow a", "deny c 1:3 w")
         #expect(filter.defaultAllow)

@@ -301,6 +301,10 @@ final class LifecycleTests {
 
     /// Runs runc with its own --root; its stdout.
     func runc(_ runcRoot: String, _ arguments: String...) async throws -> String {
+        try await runc(runcRoot, arguments)
+    }
+
+    func runc(_ runcRoot: String, _ arguments: [String]) async throws -> String {
         let process = try ChildProcess("/usr/sbin/runc", ["--root", runcRoot] + arguments)
         let status = try await process.exitStatus(within: .seconds(30))
         try #require(status == 0, "runc \(arguments): \(process.stderr)")
@@ -350,6 +354,82 @@ final class LifecycleTests {
         #expect(ours.count == 3 && theirs.count == 3)
         #expect(try ContainerState.decode(Array(ours[0].utf8)).status == .created)
         #expect(try ContainerState.decode(Array(ours[2].utf8)).status == .stopped)
+    }
+
+    /// `update` through the applet and through runc on the same config
+    /// and flags, each container in its own cgroup: the files read the
+    /// same afterwards, runc's and ours.
+    @Test(.enabled(if: canRun && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runc")))
+    func updateChangesTheLimitsAsRuncDoes() async throws {
+        let runcRoot = try TemporaryDirectory()
+        let layout = try #require(try Cgroups.detectLayout())
+        let unique = "corebox-update-\(getpid())"
+        var base = config("sleep 30")
+        base.linux!.resources = Resources()
+        base.linux!.resources!.memory = Memory()
+        base.linux!.resources!.memory!.limit = 64 << 20
+        base.linux!.resources!.pids = Pids()
+        base.linux!.resources!.pids!.limit = 20
+        let document = output.path + "/resources.json"
+        try #"{"memory": {"limit": 209715200, "swap": 314572800}, "cpu": {"shares": 256}, "devices": [{"allow": false, "access": "rwm"}]}"#
+            .write(toFile: document, atomically: false, encoding: .utf8)
+        let flags = ["--pids-limit", "40", "--cpu-share", "1024", "--cpu-quota", "30000", "--cpu-period", "60000", "--blkio-weight", "300"]
+
+        var files: [[String: String]] = []
+        for runtime in ["container", "runc"] {
+            var config = base
+            config.linux!.cgroupsPath = "/\(unique)-\(runtime)"
+            try write(config)
+            let plan = try CgroupPlanner.plan(resources: nil, cgroupsPath: config.linux!.cgroupsPath, id: runtime, layout: layout)
+            if runtime == "container" {
+                #expect(container("create", "-b", bundle.path, "upd").status == 0)
+                _ = track(try state("upd"))
+                for arguments in [flags, ["-r", document], ["--memory", "100m"]] {
+                    let result = container(["update"] + arguments + ["upd"])
+                    #expect(result.status == 0, "update \(arguments): \(result.error)")
+                }
+            } else {
+                _ = try await runc(runcRoot.path, "create", "-b", bundle.path, "upd")
+                for arguments in [flags, ["-r", document], ["--memory", "100m"]] {
+                    _ = try await runc(runcRoot.path, ["update"] + arguments + ["upd"])
+                }
+            }
+            var read: [String: String] = [:]
+            for directory in plan.directories {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+                where ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.max", "memory.swap.max", "pids.max",
+                       "cpu.shares", "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.weight", "cpu.max",
+                       "blkio.weight", "blkio.bfq.weight", "io.bfq.weight", "io.weight", "devices.list"].contains(name) {
+                    let text = try Cgroups.readText(directory.path + "/" + name)
+                    // The kernel lists device rules in the order written; runc sorts its own.
+                    read[name] = name == "devices.list" ? text.split(separator: "\n").sorted().joined(separator: "\n") : text
+                }
+            }
+            files.append(read)
+            if runtime == "container" {
+                #expect(container("delete", "--force", "upd").status == 0)
+            } else {
+                _ = try await runc(runcRoot.path, "delete", "--force", "upd")
+            }
+        }
+        #expect(files[0] == files[1])
+        // The last update lowered memory below what memsw had been raised to, so it went first.
+        #expect(files[0]["memory.limit_in_bytes"].map { $0 == String(100 << 20) } ?? (files[0]["memory.max"] == String(100 << 20)))
+        #expect(files[0]["pids.max"] == "40")
+        // The device rules are create's, untouched by the document's deny-all.
+        if let devices = files[0]["devices.list"] { #expect(devices.contains("c 1:3 rwm")) }
+
+        // A stopped container has no limits to change; a missing one is named.
+        try write(config("true"))
+        #expect(container("create", "-b", bundle.path, "done").status == 0)
+        _ = track(try state("done"))
+        #expect(container("start", "done").status == 0)
+        _ = try await wait("done", for: .stopped)
+        let stopped = container("update", "--memory", "1g", "done")
+        #expect(stopped.status == 1 && stopped.error == "container: container not running\n")
+        #expect(container("delete", "done").status == 0)
+        #expect(container("update", "--memory", "1g", "nosuch").error == "container: container does not exist: nosuch\n")
+        #expect(container("update", "--memory", "lots", "nosuch").error.contains("invalid value for memory: invalid size: 'lots'"))
     }
 
     // MARK: Many cycles

@@ -82,6 +82,27 @@ final class PodmanTests {
         #expect(try podman(runtime: container, ["ps", "--all", "--quiet"]).out.isEmpty)
     }
 
+    /// `podman update` hands the runtime `update --resources FILE`; the
+    /// container sees its new limits in its own cgroup view, through both runtimes.
+    @Test func updateChangesTheLimitsTheContainerSees() throws {
+        var seen: [String] = []
+        for runtime in ["/usr/sbin/runc", container] {
+            let name = "updated-\(URL(fileURLWithPath: runtime).lastPathComponent)"
+            let started = try podman(runtime: runtime, ["run", "--detach", "--name", name, "--memory", "64m", "--pids-limit", "50"]
+                + Self.limits + [Self.image, "sleep", "1000"])
+            #expect(started.status == 0, "\(runtime): \(started.error)")
+            let update = try podman(runtime: runtime, ["update", "--memory", "128m", "--cpus", "0.5", "--cpu-shares", "512", name])
+            #expect(update.status == 0, "\(runtime): \(update.error)")
+            let script = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares"
+            let read = try podman(runtime: runtime, ["exec", name, "sh", "-c", script])
+            #expect(read.status == 0, "\(runtime): \(read.error)")
+            seen.append(read.out)
+            #expect(try podman(runtime: runtime, ["rm", "--force", "--time", "0", name]).status == 0)
+        }
+        #expect(seen[0] == seen[1])
+        #expect(seen[1] == "\(128 << 20)\n50000\n512\n")
+    }
+
     /// `-t`: conmon hands the runtime a console socket and gets the pty's master.
     @Test func terminalThroughTheConsoleSocket() throws {
         let run = try podman(runtime: container, ["run", "--rm", "--tty"] + Self.limits + [Self.image, "sh", "-c", "tty; stty size"])

@@ -129,13 +129,20 @@ expect "seccomp: the shell sees the failure" "$(tail -n 1 seccomp.out)" "mkdir e
 rmdir "$cgroup_root/vmtest" 2>/dev/null || true
 
 # (d2) --systemd-cgroup: the container's cgroup is a transient scope of the
-# real systemd's, in the slice the cgroup path names, with the config's limit.
+# real systemd's, in the slice the cgroup path names, with the config's
+# limit; `update` changes it.
 write_config "$bundle" "system.slice:corebox:sdtest" '["sleep", "60"]' '{"memory": {"limit": 33554432}}'
 container --systemd-cgroup create --bundle "$bundle" --pid-file sdtest.pid sdtest
 scope=$cgroup_root/system.slice/corebox-sdtest.scope
 expect "systemd-cgroup: the scope" "$(systemctl is-active corebox-sdtest.scope)" active
 expect "systemd-cgroup: the init's cgroup" "$(cat "/proc/$(cat sdtest.pid)/cgroup")" "0::/system.slice/corebox-sdtest.scope"
 expect "systemd-cgroup: memory.max" "$(cat "$scope/memory.max")" 33554432
+# update: new limits in the running container's cgroup v2 files.
+container --systemd-cgroup update --memory 64m --pids-limit 40 sdtest
+expect "update: memory.max" "$(cat "$scope/memory.max")" 67108864
+expect "update: pids.max" "$(cat "$scope/pids.max")" 40
+echo '{"memory": {"limit": -1}}' | container --systemd-cgroup update --resources - sdtest
+expect "update --resources -: memory.max" "$(cat "$scope/memory.max")" max
 container --systemd-cgroup delete --force sdtest
 [ "$(systemctl is-active corebox-sdtest.scope)" != active ] && ok "systemd-cgroup: the scope is stopped" || fail "systemd-cgroup: the scope is still active"
 [ ! -e "$scope" ] && ok "systemd-cgroup: its cgroup is gone" || fail "systemd-cgroup: $scope is left"
