@@ -148,12 +148,19 @@ public enum CgroupPlanner {
     /// runc's CleanPath: a lexically clean path that a relative `..` cannot take above its start.
     static func cleanPath(_ path: String) -> String {
         if path.isEmpty { return "" }
-        var parts: [Substring] = []
+        var parts: [String] = []
         for part in path.split(separator: "/") {
             if part == "." { continue }
-            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+            if part == ".." { _ = parts.popLast() } else { parts.append(String(part)) }
         }
-        let joined = parts.joined(separator: "/")
+        // Joined by hand, from Strings: the generic `joined` and appending a
+        // Substring look up a protocol conformance at run time, a scan of
+        // the binary's records (about 30 us each) at every exec.
+        var joined = ""
+        for part in parts {
+            if !joined.isEmpty { joined += "/" }
+            joined += part
+        }
         return path.hasPrefix("/") ? "/" + joined : joined
     }
 
@@ -168,7 +175,7 @@ public enum CgroupPlanner {
         var directories: [String] = []
         var current = mountPoint
         for part in path.dropFirst(mountPoint.count).split(separator: "/") {
-            current += "/" + part
+            current += "/" + String(part)
             directories.append(current)
         }
         return directories
