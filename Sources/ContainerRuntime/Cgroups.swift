@@ -36,7 +36,7 @@ public enum Cgroups {
             case "cgroup":
                 let controllers = fields[dash + 3].split(separator: ",").map(String.init)
                     .filter { v1Controllers.contains($0) || $0.hasPrefix("name=") }
-                let key = controllers.joined(separator: ",")
+                let key = controllers.joined(by: ",")
                 if controllers.isEmpty || hierarchies.contains(where: { $0.controllers == controllers }) { continue }
                 hierarchies.append(CgroupHierarchy(
                     controllers: controllers, mountPoint: mountPoint, mountRoot: root, ownPath: ownPaths[key] ?? "/"))

@@ -82,9 +82,7 @@ public final class ChildConfiguration {
         var joins: [corebox_namespace_join] = []
         // The user namespace first: the others belong to it.
         for namespace in namespaces.sorted(by: { ($0.type == .user ? 0 : 1) < ($1.type == .user ? 0 : 1) }) {
-            guard let (flag, name) = Self.namespaceKinds[namespace.type] else {
-                throw ChildConfigurationError(field: "linux.namespaces", message: "\(namespace.type.rawValue) namespaces are not supported yet")
-            }
+            let (flag, name) = Self.kind(of: namespace.type)
             let path = "/proc/\(initPID)/ns/\(name)"
             do { memory.descriptors.append(try Syscall.open(path, O_RDONLY | O_CLOEXEC)) } catch {
                 throw ChildConfigurationError(field: "linux.namespaces", message: error.description)
@@ -96,12 +94,19 @@ public final class ChildConfiguration {
         try setProcess(process, root: "/proc/\(initPID)/root")
     }
 
-    /// Each namespace's clone flag and its name under /proc/PID/ns.
-    private static let namespaceKinds: [NamespaceType: (Int32, String)] = [
-        .pid: (CLONE_NEWPID, "pid"), .network: (CLONE_NEWNET, "net"), .mount: (CLONE_NEWNS, "mnt"), .ipc: (CLONE_NEWIPC, "ipc"),
-        .uts: (CLONE_NEWUTS, "uts"), .user: (CLONE_NEWUSER, "user"), .cgroup: (CLONE_NEWCGROUP, "cgroup"),
-        .time: (CLONE_NEWTIME, "time"),
-    ]
+    /// A namespace's clone flag and its name under /proc/PID/ns.
+    private static func kind(of type: NamespaceType) -> (flag: Int32, name: String) {
+        switch type {
+        case .pid: (CLONE_NEWPID, "pid")
+        case .network: (CLONE_NEWNET, "net")
+        case .mount: (CLONE_NEWNS, "mnt")
+        case .ipc: (CLONE_NEWIPC, "ipc")
+        case .uts: (CLONE_NEWUTS, "uts")
+        case .user: (CLONE_NEWUSER, "user")
+        case .cgroup: (CLONE_NEWCGROUP, "cgroup")
+        case .time: (CLONE_NEWTIME, "time")
+        }
+    }
 
     /// Whether the process gets a terminal (`process.terminal`): the
     /// caller sets the console socket in `withContainer`.
@@ -195,7 +200,7 @@ public final class ChildConfiguration {
         var joins: [corebox_namespace_join] = []
         for (index, namespace) in linux.namespaces.enumerated() {
             let field = "linux.namespaces[\(index)]"
-            let (flag, name) = Self.namespaceKinds[namespace.type]!
+            let (flag, name) = Self.kind(of: namespace.type)
             guard access("/proc/self/ns/" + name, F_OK) == 0 else {
                 throw ChildConfigurationError(field: field + ".type", message: "this kernel has no \(namespace.type.rawValue) namespaces (no /proc/self/ns/\(name))")
             }
@@ -331,7 +336,7 @@ public final class ChildConfiguration {
                 source: source.isEmpty ? nil : memory.string(source),
                 destination: memory.string(mount.destination),
                 type: bind || mount.type.isEmpty ? nil : memory.string(mount.type),
-                data: parsed.data.isEmpty ? nil : memory.string(parsed.data.joined(separator: ",")),
+                data: parsed.data.isEmpty ? nil : memory.string(parsed.data.joined(by: ",")),
                 flags: parsed.flags | (bind ? UInt(MS_BIND) : 0),
                 propagation: parsed.propagation))
         }
@@ -439,10 +444,10 @@ public final class ChildConfiguration {
     /// `env` with each name once, where it first appears, with its last
     /// value (runc sets them one by one in its own environment).
     static func environment(_ env: [String]) -> [String] {
-        var order: [Substring] = []
-        var values: [Substring: String] = [:]
+        var order: [String] = []
+        var values: [String: String] = [:]
         for entry in env {
-            let name = entry.prefix { $0 != "=" }
+            let name = String(entry.prefix { $0 != "=" })
             if values.updateValue(entry, forKey: name) == nil { order.append(name) }
         }
         return order.map { values[$0]! }

@@ -186,11 +186,11 @@ struct RuntimeRecord: Equatable {
     var systemdUnit: String?
 
     var text: String {
-        var lines = ["start-time \(startTime)", "cgroups-path \(cgroupsPath)", "hooks \(laterHooks.joined(separator: " "))"]
+        var lines = ["start-time \(startTime)", "cgroups-path \(cgroupsPath)", "hooks \(laterHooks.joined(by: " "))"]
         if let systemdUnit { lines.append("systemd-unit \(systemdUnit)") }
         func line(_ kind: String, _ hierarchy: CgroupHierarchy) -> String {
-            [kind, hierarchy.mountPoint, hierarchy.mountRoot, hierarchy.ownPath, hierarchy.controllers.joined(separator: ",")]
-                .joined(separator: "\t")
+            [kind, hierarchy.mountPoint, hierarchy.mountRoot, hierarchy.ownPath, hierarchy.controllers.joined(by: ",")]
+                .joined(by: "\t")
         }
         switch layout {
         case .v1(let hierarchies): lines += hierarchies.map { line("v1", $0) }
@@ -198,7 +198,7 @@ struct RuntimeRecord: Equatable {
         case .hybrid(let hierarchies, let unified): lines += hierarchies.map { line("v1", $0) } + [line("unified", unified)]
         case nil: break
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.joined(by: "\n") + "\n"
     }
 
     init(startTime: UInt64, layout: CgroupLayout?, cgroupsPath: String = "", laterHooks: [String] = []) {

@@ -78,7 +78,7 @@ public enum Files {
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
         var prefix = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
-            prefix += "/" + component
+            prefix += "/" + String(component)
             do {
                 try Syscall.mkdir(prefix, mode)
             } catch where error.errno == EEXIST {

@@ -1,3 +1,5 @@
+import CoreboxCore
+
 // The cgroup planner: config.json's `linux.resources` and `cgroupsPath`, the
 // container id and the host's cgroup layout, to the directories to create and
 // the files to write, in order. The files and value formats are those runc
@@ -153,14 +155,7 @@ public enum CgroupPlanner {
             if part == "." { continue }
             if part == ".." { _ = parts.popLast() } else { parts.append(String(part)) }
         }
-        // Joined by hand, from Strings: the generic `joined` and appending a
-        // Substring look up a protocol conformance at run time, a scan of
-        // the binary's records (about 30 us each) at every exec.
-        var joined = ""
-        for part in parts {
-            if !joined.isEmpty { joined += "/" }
-            joined += part
-        }
+        let joined = parts.joined(by: "/")
         return path.hasPrefix("/") ? "/" + joined : joined
     }
 

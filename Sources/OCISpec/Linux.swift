@@ -40,12 +40,13 @@ public struct Linux: Equatable, Sendable, JSONObject {
 
     /// A namespace type may appear once: new, or joined by path.
     static func checkDuplicates(_ namespaces: [Namespace], _ cursor: Cursor) {
-        var seen: [NamespaceType: Int] = [:]
+        var seen: [String: Int] = [:]  // by name: the enum's Hashable costs a conformance scan per exec
         for (index, namespace) in namespaces.enumerated() {
-            if let first = seen[namespace.type] {
-                cursor[index]["type"].report("duplicate namespace \(quoted(namespace.type.rawValue)) (also namespaces[\(first)])")
+            let name = namespace.type.rawValue
+            if let first = seen[name] {
+                cursor[index]["type"].report("duplicate namespace \(quoted(name)) (also namespaces[\(first)])")
             }
-            seen[namespace.type] = seen[namespace.type] ?? index
+            seen[name] = seen[name] ?? index
         }
     }
 }
