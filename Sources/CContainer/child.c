@@ -282,6 +282,19 @@ static void set_credentials(int sync_fd, const struct corebox_container *c) {
     }
 }
 
+// execve, again while it fails with ETXTBSY: a multi-threaded process that
+// wrote the program (an in-process unpack) may have a fork of another
+// thread holding its descriptor until that fork's own exec, microseconds.
+// The seccomp filter is in place by now, so the pause is a spin, not a
+// system call the profile might refuse.
+static void execute_program(const char *file, const struct corebox_container *c) {
+    for (int attempt = 0; attempt < 20; attempt++) {
+        execve(file, c->argv, c->envp);
+        if (errno != ETXTBSY) return;
+        for (volatile int spin = 0; spin < 200000; spin++) {}
+    }
+}
+
 // argv[0], looked up in envp's PATH when it has no '/'. With `execute`,
 // execve of the first candidate that works; without, returns once one is
 // executable, so that a missing program fails before READY: `create`
@@ -289,7 +302,7 @@ static void set_credentials(int sync_fd, const struct corebox_container *c) {
 static void find_program(int sync_fd, const struct corebox_container *c, int execute) {
     const char *file = c->argv[0];
     if (strchr(file, '/')) {
-        if (execute) execve(file, c->argv, c->envp);
+        if (execute) execute_program(file, c);
         else if (access(file, X_OK) == 0) return;
         fail(sync_fd, "exec", file);
     }
@@ -308,7 +321,7 @@ static void find_program(int sync_fd, const struct corebox_container *c, int exe
             if (used == 0) candidate[used++] = '.';
             candidate[used++] = '/';
             memcpy(candidate + used, file, name + 1);
-            if (execute) execve(candidate, c->argv, c->envp);
+            if (execute) execute_program(candidate, c);
             else if (access(candidate, X_OK) == 0) return;
             if (errno != ENOENT && errno != ENOTDIR) saved = errno;
         }

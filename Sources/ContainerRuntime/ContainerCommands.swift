@@ -361,9 +361,7 @@ struct ContainerCommands {
     private func spec(_ arguments: [String]) throws(CommandError) -> Int32 {
         let parsed = try parse("spec", arguments, values: ["bundle"], flags: ["rootless"], aliases: ["b": "bundle"], positionals: 0...0)
         let path = (parsed.value("bundle").map { $0 + "/" } ?? "") + "config.json"
-        let layout = try? Cgroups.detectLayout()
-        var unified = false
-        if case .unified = layout { unified = true }
+        let unified = (try? Cgroups.detectLayout())??.isUnified ?? false
         let config = ContainerConfig.runcDefault(rootless: parsed.flag("rootless") ? (geteuid(), getegid()) : nil, cgroupNamespace: unified)
         let fd: Int32
         do { fd = try Syscall.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o666) } catch where error.errno == EEXIST {

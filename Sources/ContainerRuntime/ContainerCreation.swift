@@ -95,6 +95,12 @@ struct ContainerCreation {
             throw CommandError("\(configPath): linux.resources: \(error)")
         }
         for warning in plan?.warnings ?? [] { log.warning(warning) }
+        var limits: [(name: String, value: SystemdProperty)] = []
+        if scope != nil {
+            do { limits = try SystemdCgroup.properties(Self.resources(config), unified: layout?.isUnified ?? false) } catch {
+                throw CommandError("\(configPath): linux.resources: \(error)")
+            }
+        }
         var concrete = config
         if let plan, let layout { concrete.mounts = CgroupMounts.expand(config.mounts, plan: plan, layout: layout) }
         let child: ChildConfiguration
@@ -105,7 +111,7 @@ struct ContainerCreation {
         var pid: Int32 = 0
         do throws(CommandError) {
             try spawn(config: config, configBytes: configBytes, bundle: bundle, child: child, seccomp: seccomp,
-                      layout: layout, plan: plan, scope: scope, console: console, now: now, log: log, pid: &pid)
+                      layout: layout, plan: plan, scope: scope, limits: limits, console: console, now: now, log: log, pid: &pid)
             withExtendedLifetime(lock) {}
             return Created(pid: pid, master: try console?.receiveMaster())
         } catch {
@@ -126,7 +132,8 @@ struct ContainerCreation {
     /// there is a child, for the caller to clean up after an error.
     private func spawn(
         config: ContainerConfig, configBytes: [UInt8], bundle: String, child: ChildConfiguration, seccomp: SeccompProgram?,
-        layout: CgroupLayout?, plan: CgroupPlan?, scope: SystemdCgroup?, console: ConsoleConnection?, now: Timestamp, log: ContainerLog,
+        layout: CgroupLayout?, plan: CgroupPlan?, scope: SystemdCgroup?, limits: [(name: String, value: SystemdProperty)],
+        console: ConsoleConnection?, now: Timestamp, log: ContainerLog,
         pid: inout Int32
     ) throws(CommandError) {
         // Saved before the child exists, so a delete after a crash finds the cgroups.
@@ -210,9 +217,9 @@ struct ContainerCreation {
         do { try child.writeOOMScoreAdj(pid: pid) } catch { throw CommandError("set up the init: \(error)") }
         guard let startTime = Liveness.startTime(pid: pid) else { throw CommandError("the container's init exited before it was ready") }
         if let scope {
-            try SystemdScopes.start(scope, pid: pid, id: directory.id)
-            // systemd sets the limits it knows of (none: "max") on the scope's
-            // cgroup when it adopts it: the config's go in again.
+            try SystemdScopes.start(scope, pid: pid, id: directory.id, limits: limits)
+            // systemd writes its own values (rounded CPU quota) on the scope's
+            // cgroup when it adopts it: the config's exact ones go in again.
             do { for write in plan?.writes ?? [] { try Cgroups.perform(write) } } catch { throw CommandError("cgroups: \(error)") }
         }
 

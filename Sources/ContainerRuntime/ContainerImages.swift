@@ -172,8 +172,7 @@ extension ContainerCommands {
         } catch {
             throw CommandError("the image's config: \(error)")
         }
-        let unified: Bool
-        if case .unified = try? Cgroups.detectLayout() { unified = true } else { unified = false }
+        let unified = (try? Cgroups.detectLayout())??.isUnified ?? false
         var config = ContainerConfig.runcDefault(cgroupNamespace: unified)
         config.root.readonly = false
         config.hostname = hostname

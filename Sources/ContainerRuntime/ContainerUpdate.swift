@@ -95,8 +95,9 @@ enum UpdateRequest {
 
 extension ContainerCommands {
     /// Writes new limits into a created, running or paused container's
-    /// cgroups. Device rules stay as they are (as with runc); the config
-    /// saved at create is not rewritten: the cgroup files hold the limits.
+    /// cgroups, and gives them to systemd for a `--systemd-cgroup` scope.
+    /// Device rules stay as they are (as with runc); the config saved at
+    /// create is not rewritten: the cgroup files hold the limits.
     func update(_ arguments: [String]) throws(CommandError) -> Int32 {
         let parsed = try parse("update", arguments, values: UpdateRequest.values, aliases: UpdateRequest.aliases, positionals: 1...1)
         let directory = try directory(parsed.positionals[0])
@@ -117,6 +118,10 @@ extension ContainerCommands {
                 resources: resources, cgroupsPath: record.cgroupsPath, id: directory.id, layout: layout,
                 current: Cgroups.currentLimits(cgroups))
             for warning in plan.warnings { log.warning(warning) }
+            // systemd first, as runc: it writes its (rounded) values, then the exact ones go in.
+            if let unit = record.systemdUnit {
+                try SystemdScopes.setLimits(unit, try SystemdCgroup.properties(resources, unified: layout.isUnified))
+            }
             for write in plan.writes { try Cgroups.perform(write) }
         } catch {
             throw CommandError("update: \(error)")

@@ -155,9 +155,9 @@ public final class SystemdManager {
 
     /// Starts the transient scope `name` in `slice` around `pids` (a scope
     /// holds processes that exist already), with its cgroup delegated to
-    /// the caller, and waits for the job.
+    /// the caller and the `limits` properties, and waits for the job.
     public func startTransientScope(
-        name: String, slice: String, pids: [UInt32], description: String, timeout: Duration
+        name: String, slice: String, pids: [UInt32], description: String, limits: [(String, BusValue)] = [], timeout: Duration
     ) throws -> JobOutcome {
         try startTransientUnit(name: name, properties: [
             ("Description", .string(description)),
@@ -165,7 +165,16 @@ public final class SystemdManager {
             ("Delegate", .bool(true)),
             ("DefaultDependencies", .bool(false)),
             ("PIDs", .array(elementSignature: "u", pids.map { .uint32($0) })),
-        ], timeout: timeout)
+        ] + limits, timeout: timeout)
+    }
+
+    /// Changes properties of a loaded unit (SetUnitProperties); `runtime`:
+    /// until the next boot only.
+    public func setUnitProperties(_ name: String, runtime: Bool, _ properties: [(String, BusValue)]) throws {
+        _ = try callManager("SetUnitProperties", [
+            .string(name), .bool(runtime),
+            .array(elementSignature: "(sv)", properties.map { .structure([.string($0.0), .variant($0.1)]) }),
+        ])
     }
 
     private func startTransientUnit(name: String, properties: [(String, BusValue)], timeout: Duration) throws -> JobOutcome {

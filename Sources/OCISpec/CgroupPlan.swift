@@ -31,6 +31,12 @@ public enum CgroupLayout: Equatable, Sendable {
     case unified(CgroupHierarchy)
     /// v1 controllers beside an (empty) v2 hierarchy, which runc joins without limits.
     case hybrid([CgroupHierarchy], unified: CgroupHierarchy)
+
+    /// Whether the limits are v2's (one hierarchy holds every controller).
+    public var isUnified: Bool {
+        if case .unified = self { return true }
+        return false
+    }
 }
 
 /// The container's cgroup in one hierarchy.

@@ -256,6 +256,25 @@ final class LifecycleTests {
         try expectGone("noprogram", config)
     }
 
+    /// A program some process holds open for writing cannot be executed:
+    /// the init tries again for a while (a fork of a multi-threaded writer
+    /// holds it only until its own exec), then fails as exec fails.
+    @Test(.enabled(if: canRun)) func aProgramOpenForWritingFailsAfterRetries() async throws {
+        let program = bundle.path + "/rootfs/bin/busy"
+        try Tools.run(["cp", bundle.path + "/rootfs/bin/busybox", program])
+        let writer = open(program, O_WRONLY | O_CLOEXEC)
+        try #require(writer >= 0)
+        defer { close(writer) }
+        try write(config("", args: ["/bin/busy", "true"]))
+        #expect(container("create", "-b", bundle.path, "busy").status == 0)
+        let pid = track(try state("busy"))
+        #expect(container("start", "busy").status == 0)
+        var status: Int32 = 0
+        #expect(waitpid(pid, &status, 0) == pid)
+        #expect(status >> 8 & 0xFF == 126)
+        #expect(container("delete", "busy").status == 0)
+    }
+
     @Test(.enabled(if: canRun)) func usageErrors() throws {
         try write(config("true"))
         #expect(container("create").status != 0)

@@ -158,8 +158,9 @@ final class ContainerCLITests {
 
     /// The scope is asked of a fake systemd on a private bus (no systemd
     /// runs here; the VM test asks the real one): its name, slice, the
-    /// init's pid and delegation; the init is in the scope's cgroup, and
-    /// delete stops the scope and leaves no cgroup.
+    /// init's pid, delegation and the limits; the init is in the scope's
+    /// cgroup, `update` gives systemd the new limits, and delete stops the
+    /// scope and leaves no cgroup.
     @Test func systemdCgroupPutsTheInitInAScope() throws {
         let unit = "ctr-sd1.scope"
         let fake = FakeSystemd(endings: [unit: .beforeReply(result: "done")])
@@ -170,6 +171,10 @@ final class ContainerCLITests {
                 Self.process(&json, ["sleep", "30"])
                 var linux = json["linux"] as! [String: Any]
                 linux["cgroupsPath"] = "coreboxtest.slice:ctr:sd1"
+                var resources = linux["resources"] as? [String: Any] ?? [:]
+                resources["memory"] = ["limit": 64 << 20]
+                resources["pids"] = ["limit": 50]
+                linux["resources"] = resources
                 json["linux"] = linux
             }
             defer {
@@ -195,6 +200,17 @@ final class ContainerCLITests {
             #expect(properties["Slice"] == .string("coreboxtest.slice"))
             #expect(properties["PIDs"] == .array(elementSignature: "u", [.uint32(pid)]))
             #expect(properties["Delegate"] == .bool(true))
+            // The limits go to systemd too, which would write its own over them at the next daemon-reload (this host: v1 names).
+            #expect(properties["MemoryLimit"] == .uint64(64 << 20))
+            #expect(properties["TasksMax"] == .uint64(50))
+
+            // update: systemd's properties first, then the files.
+            let update = try container("--systemd-cgroup", "update", "--memory", "128m", "sd1", environment: bus)
+            #expect(update.status == 0, "\(update.error)")
+            let set = fake.calls.first { $0.member == "SetUnitProperties" }
+            #expect(set?.arguments.prefix(2) == [.string(unit), .bool(true)])
+            #expect(set?.arguments.last == .array(elementSignature: "(sv)", [.structure([.string("MemoryLimit"), .variant(.uint64(128 << 20))])]))
+            #expect(try String(contentsOfFile: "/sys/fs/cgroup/memory/coreboxtest.slice/\(unit)/memory.limit_in_bytes", encoding: .utf8) == "\(128 << 20)\n")
 
             let delete = try container("--systemd-cgroup", "delete", "--force", "sd1", environment: bus)
             #expect(delete.status == 0, "\(delete.error)")

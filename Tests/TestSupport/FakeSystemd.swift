@@ -14,6 +14,7 @@ import Synchronization
 ///   answered as systemd answers ENOENT (`FileNotFound`, "No such file or directory").
 /// - job methods (the `UnitCommand` methods, `StartTransientUnit`): `endings`;
 ///   a unit not in it does not exist (`NoSuchUnit`).
+/// - `SetUnitProperties`: recorded, and taken.
 /// - units in `denied`: every question about them is refused (`AccessDenied`).
 ///
 /// The tables may change while the fake serves (`setActiveState` ...), as
@@ -150,6 +151,7 @@ public final class FakeSystemd: Sendable {
             "StartTransientUnit": { [unowned bus] arguments in
                 try self.queue("StartTransientUnit", arguments, bus, impostor)
             },
+            "SetUnitProperties": { arguments in self.record("SetUnitProperties", arguments); return [] },
         ]
         for command in UnitCommand.allCases {
             methods[command.method] = { [unowned bus] arguments in

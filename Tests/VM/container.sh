@@ -137,10 +137,19 @@ scope=$cgroup_root/system.slice/corebox-sdtest.scope
 expect "systemd-cgroup: the scope" "$(systemctl is-active corebox-sdtest.scope)" active
 expect "systemd-cgroup: the init's cgroup" "$(cat "/proc/$(cat sdtest.pid)/cgroup")" "0::/system.slice/corebox-sdtest.scope"
 expect "systemd-cgroup: memory.max" "$(cat "$scope/memory.max")" 33554432
-# update: new limits in the running container's cgroup v2 files.
+# systemd writes a unit's own limits back at every daemon-reload: the
+# container's are the scope's properties too, so they stay.
+systemctl daemon-reload
+expect "systemd-cgroup: memory.max after a daemon-reload" "$(cat "$scope/memory.max")" 33554432
+expect "systemd-cgroup: the scope's MemoryMax" "$(systemctl show -P MemoryMax corebox-sdtest.scope)" 33554432
+# update: new limits in the running container's cgroup v2 files, and in
+# the scope's properties.
 container --systemd-cgroup update --memory 64m --pids-limit 40 sdtest
 expect "update: memory.max" "$(cat "$scope/memory.max")" 67108864
 expect "update: pids.max" "$(cat "$scope/pids.max")" 40
+systemctl daemon-reload
+expect "update: memory.max after a daemon-reload" "$(cat "$scope/memory.max")" 67108864
+expect "update: pids.max after a daemon-reload" "$(cat "$scope/pids.max")" 40
 echo '{"memory": {"limit": -1}}' | container --systemd-cgroup update --resources - sdtest
 expect "update --resources -: memory.max" "$(cat "$scope/memory.max")" max
 container --systemd-cgroup delete --force sdtest
