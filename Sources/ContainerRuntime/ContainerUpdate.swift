@@ -104,9 +104,6 @@ extension ContainerCommands {
         let resources = try UpdateRequest.resources(parsed) { path throws(CommandError) in
             do { return try Files.read(path == "-" ? "/dev/stdin" : path) } catch { throw CommandError("update: read \(error)") }
         }
-        if resources.memory?.kernel != nil || resources.memory?.kernelTCP != nil {
-            log.warning("Kernel memory settings are ignored and will be removed")
-        }
         let lock = try directory.lock()
         defer { withExtendedLifetime(lock) {} }
         guard let loaded = try directory.load(), loaded.state.status != .stopped else { throw CommandError("container not running") }
