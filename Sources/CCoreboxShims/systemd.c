@@ -35,18 +35,23 @@ static void *resolve(const char *symbol) {
     return address;
 }
 
-// Defines `name` to forward to libsystemd's, resolved on its first call.
-// Racing first calls resolve the same address; the store publishes it.
-#define FORWARD(type, name, parameters, arguments)                                   \
-    type name parameters {                                                          \
+// The address of `name` in libsystemd, of type `type (*) parameters`,
+// resolved on the first call. Racing first calls resolve the same address;
+// the store publishes it.
+#define RESOLVED(type, name, parameters)                                            \
+    ({                                                                              \
         static type(*real) parameters;                                              \
         type(*target) parameters = __atomic_load_n(&real, __ATOMIC_ACQUIRE);        \
         if (target == NULL) {                                                       \
             *(void **)&target = resolve(#name);                                     \
             __atomic_store_n(&real, target, __ATOMIC_RELEASE);                      \
         }                                                                           \
-        return target arguments;                                                    \
-    }
+        target;                                                                     \
+    })
+
+// Defines `name` to forward to libsystemd's.
+#define FORWARD(type, name, parameters, arguments) \
+    type name parameters { return RESOLVED(type, name, parameters) arguments; }
 
 FORWARD(int, sd_notify, (int unset_environment, const char *state), (unset_environment, state))
 FORWARD(int, sd_journal_sendv, (const struct iovec *iov, int n), (iov, n))
@@ -101,12 +106,4 @@ FORWARD(int, sd_bus_message_exit_container, (sd_bus_message *m), (m))
 
 FORWARD(int, sd_bus_error_set, (sd_bus_error *e, const char *name, const char *message), (e, name, message))
 
-void sd_bus_error_free(sd_bus_error *e) {
-    static void (*real)(sd_bus_error *);
-    void (*target)(sd_bus_error *) = __atomic_load_n(&real, __ATOMIC_ACQUIRE);
-    if (target == NULL) {
-        *(void **)&target = resolve("sd_bus_error_free");
-        __atomic_store_n(&real, target, __ATOMIC_RELEASE);
-    }
-    target(e);
-}
+void sd_bus_error_free(sd_bus_error *e) { RESOLVED(void, sd_bus_error_free, (sd_bus_error *))(e); }
