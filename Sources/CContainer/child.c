@@ -424,7 +424,7 @@ static int in_user_namespace(const struct corebox_container *c) {
 // namespace takes only children, so the pid namespace is made with it: the
 // one fork is the init of both (an init cannot fork with CLONE_PARENT).
 static int namespaces_at_clone(const struct corebox_container *c) {
-    if (c->create_after_joins) return 0;
+    if (joins_user_namespace(c)) return 0;
     if (c->clone_flags & CLONE_NEWTIME) return c->clone_flags & ~(CLONE_NEWTIME | CLONE_NEWPID);
     return c->clone_flags;
 }

@@ -82,10 +82,10 @@ public enum Cgroups {
 
     // MARK: Apply
 
-    /// Creates the plan's directories, makes its writes in order, then moves
-    /// `pid` (when given) into every one of the container's cgroups. After a
-    /// failure, `remove(plan)` takes away what was made.
-    public static func apply(_ plan: CgroupPlan, pid: Int32?) throws(SystemError) {
+    /// Creates the plan's directories and makes its writes in order (the
+    /// child joins the cgroups itself). After a failure, `remove(plan)`
+    /// takes away what was made.
+    public static func apply(_ plan: CgroupPlan) throws(SystemError) {
         for directory in plan.directories {
             for path in directory.create {
                 do {
@@ -96,9 +96,6 @@ public enum Cgroups {
         for write in plan.writes { try perform(write) }
         if let filter = plan.deviceFilter, let unified = plan.directories.first(where: \.isUnified) {
             try attachDeviceFilter(filter, to: unified.path)
-        }
-        if let pid {
-            for directory in plan.directories { try writeFile(directory.path + "/cgroup.procs", String(pid)) }
         }
     }
 

@@ -44,7 +44,6 @@ public final class ChildConfiguration {
         uidMappings = linux.uidMappings
         gidMappings = linux.gidMappings
         oomScoreAdj = process.oomScoreAdj
-        container.umask = -1
         container.exec_fifo_fd = -1
 
         try setNamespaces(linux)
@@ -77,7 +76,6 @@ public final class ChildConfiguration {
         uidMappings = []
         gidMappings = []
         oomScoreAdj = process.oomScoreAdj
-        container.umask = -1
         container.exec_fifo_fd = -1
         var joins: [corebox_namespace_join] = []
         // The user namespace first: the others belong to it.
@@ -217,9 +215,7 @@ public final class ChildConfiguration {
         }
         // The user namespace first: joining the others takes its capabilities,
         // and the namespaces made after it belong to it.
-        let joinsUser = joins.contains { $0.type == CLONE_NEWUSER }
         joins = joins.filter { $0.type == CLONE_NEWUSER } + joins.filter { $0.type != CLONE_NEWUSER }
-        container.create_after_joins = joinsUser ? 1 : 0
         container.joins = memory.buffer(joins)
         container.join_count = joins.count
     }

@@ -212,7 +212,7 @@ struct ContainerCommands {
         let lock = try directory.lock()
         defer { withExtendedLifetime(lock) {} }
         guard let loaded = try directory.load(), loaded.state.status != .stopped else { throw CommandError("container not running") }
-        if parsed.flag("all"), let plan = try directory.cgroupPlan() {
+        if parsed.flag("all"), let plan = try directory.cgroupPlan(loaded.record) {
             var pids = Set<Int32>()
             for cgroup in plan.directories { pids.formUnion((try? Cgroups.processes(in: cgroup)) ?? []) }
             for pid in pids { _ = Glibc.kill(pid, signal) }
@@ -282,7 +282,7 @@ struct ContainerCommands {
         let directory = try directory(id)
         guard directory.exists else { throw CommandError("container does not exist: \(id)") }
         var pids = Set<Int32>()
-        if let plan = try directory.cgroupPlan() {
+        if let plan = try directory.cgroupPlan(directory.runtimeRecord()) {
             for cgroup in plan.directories {
                 do { pids.formUnion(try Cgroups.processes(in: cgroup)) } catch where error.errno == ENOENT {} catch {
                     throw CommandError("ps: \(error)")
@@ -334,16 +334,13 @@ struct ContainerCommands {
         let directory = try directory(parsed.positionals[0])
         let lock = try directory.lock()
         defer { withExtendedLifetime(lock) {} }
-        guard let status = try directory.load()?.state.status else { throw CommandError("container not running") }
-        guard let plan = try directory.cgroupPlan() else { throw CommandError("\(command): the container has no cgroups") }
+        guard let loaded = try directory.load() else { throw CommandError("container not running") }
+        let status = loaded.state.status
+        if command == "pause" && status != .running && status != .created { throw CommandError("container not running") }
+        if command == "resume" && status != .paused { throw CommandError("container not paused") }
+        guard let plan = try directory.cgroupPlan(loaded.record) else { throw CommandError("\(command): the container has no cgroups") }
         do {
-            if command == "pause" {
-                guard status == .running || status == .created else { throw CommandError("container not running") }
-                try Cgroups.freeze(plan)
-            } else {
-                guard status == .paused else { throw CommandError("container not paused") }
-                try Cgroups.thaw(plan)
-            }
+            if command == "pause" { try Cgroups.freeze(plan) } else { try Cgroups.thaw(plan) }
         } catch {
             throw CommandError("\(command): \(error)")
         }

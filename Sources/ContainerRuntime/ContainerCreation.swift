@@ -81,15 +81,17 @@ struct ContainerCreation {
             throw CommandError("cgroups: \(error)")
         }
         if let layout, !RuntimeRecord.canRecord(layout) { throw CommandError("cgroups: a cgroup path holds a tab or a newline") }
+        if config.linux?.cgroupsPath.contains("\n") == true { throw CommandError("\(configPath): linux.cgroupsPath: holds a newline") }
         let scope: SystemdCgroup?
         do { scope = systemdCgroup ? try SystemdCgroup(cgroupsPath: config.linux?.cgroupsPath ?? "", id: directory.id) : nil } catch {
             throw CommandError("\(configPath): linux.cgroupsPath: \(error)")
         }
+        let resources = Self.resources(config)
         let plan: CgroupPlan?
         do {
             plan = try layout.map { layout throws(CgroupPlanError) in
                 try CgroupPlanner.plan(
-                    resources: Self.resources(config), cgroupsPath: scope?.path ?? config.linux?.cgroupsPath ?? "", id: directory.id, layout: layout)
+                    resources: resources, cgroupsPath: scope?.path ?? config.linux?.cgroupsPath ?? "", id: directory.id, layout: layout)
             }
         } catch {
             throw CommandError("\(configPath): linux.resources: \(error)")
@@ -97,7 +99,7 @@ struct ContainerCreation {
         for warning in plan?.warnings ?? [] { log.warning(warning) }
         var limits: [(name: String, value: SystemdProperty)] = []
         if scope != nil {
-            do { limits = try SystemdCgroup.properties(Self.resources(config), unified: layout?.isUnified ?? false) } catch {
+            do { limits = try SystemdCgroup.properties(resources, unified: layout?.isUnified ?? false) } catch {
                 throw CommandError("\(configPath): linux.resources: \(error)")
             }
         }
@@ -159,7 +161,7 @@ struct ContainerCreation {
         // namespace join).
         do {
             if let plan {
-                try Cgroups.apply(plan, pid: nil)
+                try Cgroups.apply(plan)
                 try child.joinCgroups(plan.directories.map(\.path))
             }
         } catch {

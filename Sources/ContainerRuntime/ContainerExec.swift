@@ -60,7 +60,7 @@ struct ContainerExec {
         do { child = try ChildConfiguration(exec: process, namespaces: config.linux?.namespaces ?? [], initPID: loaded.pid) } catch {
             throw CommandError("exec: \(error)")
         }
-        if let plan = try directory.cgroupPlan() {
+        if let plan = try directory.cgroupPlan(loaded.record) {
             do { try child.joinCgroups(plan.directories.map(\.path)) } catch { throw CommandError("exec: cgroups: \(error)") }
         }
         let seccomp: SeccompProgram?

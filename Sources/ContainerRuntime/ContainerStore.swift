@@ -124,9 +124,10 @@ struct ContainerDirectory {
     }
 
     /// The container's cgroups (their directories; no limits), planned
-    /// again from the record made at create; nil when it has none.
-    func cgroupPlan(_ record: RuntimeRecord? = nil) throws(CommandError) -> CgroupPlan? {
-        guard let record = record ?? runtimeRecord(), let layout = record.layout else { return nil }
+    /// again from the record made at create (the one `load` read); nil
+    /// when it has none.
+    func cgroupPlan(_ record: RuntimeRecord?) throws(CommandError) -> CgroupPlan? {
+        guard let record, let layout = record.layout else { return nil }
         do {
             return try CgroupPlanner.plan(resources: nil, cgroupsPath: record.cgroupsPath, id: id, layout: layout)
         } catch {

@@ -106,7 +106,7 @@ struct ForegroundProcess {
         while waitpid(pid, &status, 0) < 0 {
             guard errno == EINTR else { throw CommandError("waitpid: \(SystemError(errno: errno, operation: "waitpid"))") }
         }
-        return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return Subprocess.shellStatus(status)
     }
 
     /// Reads the signals received; sends each to `target` when there is one.

@@ -76,6 +76,7 @@ public enum Subprocess {
         }
         // Its output can end before it does: the deadline holds until it exits.
         var status: Int32 = 0
+        var pause: useconds_t = 100  // its exit most often follows its output's end at once
         while true {
             let waited = waitpid(pid, &status, deadline == nil || timedOut ? 0 : WNOHANG)
             if waited == pid { break }
@@ -85,12 +86,17 @@ public enum Subprocess {
                 timedOut = true
                 _ = kill(pid, SIGKILL)
             } else {
-                usleep(10_000)
+                usleep(pause)
+                pause = min(pause * 2, 10_000)
             }
         }
-        // WIFEXITED / WEXITSTATUS, and 128 + the signal otherwise, as a shell reports it.
-        let exit = status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return Result(status: exit, output: String(decoding: text, as: UTF8.self), timedOut: timedOut)
+        return Result(status: shellStatus(status), output: String(decoding: text, as: UTF8.self), timedOut: timedOut)
+    }
+
+    /// A wait status as a shell reports it: the exit status, or 128 + the
+    /// signal that ended the process.
+    public static func shellStatus(_ waitStatus: Int32) -> Int32 {
+        waitStatus & 0x7F == 0 ? (waitStatus >> 8) & 0xFF : 128 + (waitStatus & 0x7F)
     }
 
     private static func monotonicMilliseconds() -> Int64 {

@@ -38,15 +38,13 @@ public final class RegistryClient {
     /// The image manifest the reference names, for `platform`: its bytes
     /// (to store as they are) and its descriptor.
     public func manifest(platform: Platform = .host) throws(ImageError) -> (bytes: [UInt8], descriptor: Descriptor) {
-        var (bytes, type) = try fetchManifest(reference.manifestReference, expected: reference.digest)
-        var digest = Digest(of: bytes)
+        var (bytes, type, digest) = try fetchManifest(reference.manifestReference, expected: reference.digest)
         var chosenPlatform: Platform?
         if MediaType.indexes.contains(type) {
             let index = try ImageIndex.parse(bytes, "index \(digest)")
             let chosen: Descriptor
             do { chosen = try index.select(reference: nil, platform: platform) } catch { throw error.within("\(reference): index \(digest)") }
-            (bytes, type) = try fetchManifest(chosen.digest.description, expected: chosen.digest)
-            digest = chosen.digest
+            (bytes, type, digest) = try fetchManifest(chosen.digest.description, expected: chosen.digest)
             chosenPlatform = chosen.platform
         }
         guard MediaType.manifests.contains(type) else {
@@ -55,20 +53,21 @@ public final class RegistryClient {
         return (bytes, Descriptor(mediaType: type, digest: digest, size: Int64(bytes.count), platform: chosenPlatform))
     }
 
-    /// A manifest's bytes and media type (the body's `mediaType`, else the Content-Type).
-    private func fetchManifest(_ name: String, expected: Digest?) throws(ImageError) -> ([UInt8], String) {
+    /// A manifest's bytes, media type (the body's `mediaType`, else the
+    /// Content-Type) and digest, which must be `expected` when given.
+    private func fetchManifest(_ name: String, expected: Digest?) throws(ImageError) -> ([UInt8], String, Digest) {
         let response = try send("manifests/\(name)", accept: Self.manifestTypes)
         guard response.status == 200 else { throw failure(response.status, response.body, "manifest \(name)") }
         guard response.body.count <= 16 << 20 else { throw ImageError("\(reference): manifest \(name) is larger than 16 MiB") }
-        if let expected {
-            let actual = Digest(of: response.body)
-            guard actual == expected else { throw ImageError("\(reference): manifest \(expected): content has digest \(actual)") }
+        let digest = Digest(of: response.body)
+        if let expected, digest != expected {
+            throw ImageError("\(reference): manifest \(expected): content has digest \(digest)")
         }
         struct Typed: Decodable { var mediaType: String? }
         let declared: Typed = try decodeJSON(response.body, "manifest \(name)")
         let header = response.header("Content-Type")?.split(separator: ";").first.map { String($0.filter { $0 != " " }) }
         guard let type = declared.mediaType ?? header else { throw ImageError("\(reference): manifest \(name) has no media type") }
-        return (response.body, type)
+        return (response.body, type, digest)
     }
 
     /// Streams a blob to `sink`, checking its size and digest as it goes; a

@@ -374,16 +374,18 @@ public enum CgroupPlanner {
             path = join(hierarchy.mountPoint, inner)
         } else {
             let own = cleanPath(hierarchy.ownPath)
-            let parent = own.split(separator: "/").dropLast().joined(separator: "/")
+            let parent = own.split(separator: "/").dropLast().map(String.init).joined(by: "/")
             path = join(join(hierarchy.mountPoint, parent), inner)
         }
         let created = chain(from: hierarchy.mountPoint, to: path)
         let directory = CgroupDirectory(controllers: [], isUnified: true, path: path, create: created)
         var plan = CgroupPlan(directories: [directory], writes: [], warnings: [], freezer: directory)
         // Enable every available controller from the root down to the container's parent.
-        for parent in [hierarchy.mountPoint] + created.dropLast() where update == nil {
-            for controller in hierarchy.controllers {
-                plan.writes.append(CgroupWrite(parent, "cgroup.subtree_control", "+" + controller, onError: .ignore))
+        if update == nil {
+            for parent in [hierarchy.mountPoint] + created.dropLast() {
+                for controller in hierarchy.controllers {
+                    plan.writes.append(CgroupWrite(parent, "cgroup.subtree_control", "+" + controller, onError: .ignore))
+                }
             }
         }
         func write(_ file: String, _ value: String) { plan.writes.append(CgroupWrite(path, file, value)) }

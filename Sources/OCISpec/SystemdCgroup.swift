@@ -35,9 +35,10 @@ public struct SystemdCgroup: Equatable, Sendable {
     public var path: String {
         var path = ""
         if slice != "-.slice" {
-            let levels = slice.dropLast(".slice".count).split(separator: "-")
-            for index in levels.indices {
-                path += "/" + levels[...index].joined(separator: "-") + ".slice"
+            var prefix = ""
+            for level in slice.dropLast(".slice".count).split(separator: "-") {
+                prefix += (prefix.isEmpty ? "" : "-") + String(level)
+                path += "/" + prefix + ".slice"
             }
         }
         return path + "/" + unit

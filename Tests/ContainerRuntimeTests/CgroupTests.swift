@@ -51,7 +51,10 @@ import TestSupport
             child.stop()
             try? Cgroups.remove(plan)
         }
-        try Cgroups.apply(plan, pid: child.pid)
+        try Cgroups.apply(plan)
+        for directory in plan.directories {
+            try String(child.pid).write(toFile: directory.path + "/cgroup.procs", atomically: false, encoding: .utf8)
+        }
 
         let directories = plan.directories
         let memoryDirectory = try #require(directories.first { $0.controllers.contains("memory") || $0.isUnified })

@@ -87,7 +87,11 @@ import Testing
             "/sys/fs/cgroup/cpu/u1/cpu.shares=1024", "/sys/fs/cgroup/pids/u1/pids.max=80",
         ])
         let plan = try CgroupPlanner.update(resources: resources, cgroupsPath: "/u1", id: "u1", layout: Self.hybrid, current: CurrentLimits())
-        #expect(plan.directories.allSatisfy { !$0.path.isEmpty } && plan.deviceFilter == nil)
+        // The container's own cgroups, as create made them.
+        #expect(plan.directories.map(\.path) == [
+            "/sys/fs/cgroup/cpuset/u1", "/sys/fs/cgroup/cpu/u1", "/sys/fs/cgroup/memory/u1", "/sys/fs/cgroup/pids/u1",
+            "/sys/fs/cgroup/blkio/u1", "/sys/fs/cgroup/unified/u1",
+        ])
         // v2: no controller is enabled on the way down.
         #expect(try writes(resources, Self.v2).allSatisfy { !$0.contains("subtree_control") })
     }

@@ -181,7 +181,7 @@ import Testing
         resources.devices = [Self.rule("allow a"), Self.rule("deny c 1:3 w")]
         let plan = try CgroupPlanner.plan(resources: resources, cgroupsPath: "/" + id, id: id, layout: .unified(hierarchy))
         defer { try? Cgroups.remove(plan) }
-        try Cgroups.apply(plan, pid: nil)
+        try Cgroups.apply(plan)
         let cgroup = try #require(plan.directories.first).path
 
         // The shell moves itself in first; its redirection opens /dev/null O_WRONLY.

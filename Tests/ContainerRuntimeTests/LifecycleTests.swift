@@ -233,6 +233,14 @@ final class LifecycleTests {
         let decoding = container("create", "-b", bundle.path, "bad")
         #expect(decoding.status == 1 && decoding.error.contains("root.path"), "\(decoding.error)")
         #expect(!exists(root.path + "/bad"))
+
+        // The cgroups path is a line of the state directory's record: a newline would break it.
+        var newline = self.config("true")
+        newline.linux!.cgroupsPath = "/a\nb"
+        try write(newline)
+        let path = container("create", "-b", bundle.path, "bad")
+        #expect(path.status == 1 && path.error.contains("linux.cgroupsPath: holds a newline"), "\(path.error)")
+        #expect(!exists(root.path + "/bad"))
     }
 
     @Test(.enabled(if: canRun)) func aMissingRootfs() throws {

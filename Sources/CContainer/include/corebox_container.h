@@ -59,13 +59,12 @@ struct corebox_hook {
 struct corebox_container {
     int clone_flags; // the CLONE_NEW* namespaces to create (CLONE_NEWTIME too)
     const struct corebox_namespace_join *joins;
-    size_t join_count;
-    // With a user namespace joined (set then), the namespaces to create are
+    // With a user namespace among the joins, the namespaces to create are
     // made by unshare(2) after the joins, so that they belong to it. A time
     // namespace always is (clone cannot), and a pid namespace with it. The
     // pid and time namespaces take only children: with either the child
     // forks as after a pid join.
-    int create_after_joins;
+    size_t join_count;
 
     const char *rootfs; // absolute, on the host
     int readonly_rootfs;
