@@ -630,6 +630,38 @@ static void run_start_hooks(int sync_fd, int fifo, const struct corebox_containe
     if (write(fifo, &answer, sizeof answer) != sizeof answer) fail(sync_fd, "write the exec FIFO", NULL);
 }
 
+static void keep_lowest(long *lowest, long fd, long from) {
+    if (fd >= from && (*lowest < 0 || fd < *lowest)) *lowest = fd;
+}
+
+// The lowest descriptor at or past `from` that the child was handed (the
+// sync socket, the exec FIFO, the console socket, the namespaces to join,
+// the cgroup.procs files); -1 if none.
+static long lowest_handed(long from, int sync_fd, const struct corebox_container *c) {
+    long lowest = -1;
+    keep_lowest(&lowest, sync_fd, from);
+    keep_lowest(&lowest, c->exec_fifo_fd, from);
+    if (c->terminal) keep_lowest(&lowest, c->console_socket_fd, from);
+    for (size_t i = 0; i < c->join_count; i++) keep_lowest(&lowest, c->joins[i].fd, from);
+    for (size_t i = 0; i < c->cgroup_procs_count; i++) keep_lowest(&lowest, c->cgroup_procs_fds[i], from);
+    return lowest;
+}
+
+// Closes every descriptor past the preserved ones that the child was not
+// handed. The clone copied the runtime's whole table, and close-on-exec
+// alone would keep it until exec: an init waiting at the FIFO would hold
+// whatever another thread of the runtime had open at the clone (a program
+// being written, so ETXTBSY; a server's sockets), as runc's freshly
+// executed init never does.
+static void close_inherited_descriptors(int sync_fd, const struct corebox_container *c) {
+    long from = 3 + c->preserved_fds;
+    for (long handed; (handed = lowest_handed(from, sync_fd, c)) >= 0; from = handed + 1) {
+        if (handed > from && syscall(SYS_close_range, (unsigned int)from, (unsigned int)handed - 1, 0) < 0)
+            fail(sync_fd, "close the runtime's descriptors", NULL);
+    }
+    if (syscall(SYS_close_range, (unsigned int)from, ~0U, 0) < 0) fail(sync_fd, "close the runtime's descriptors", NULL);
+}
+
 static int child_main(void *argument) {
     const struct child_arguments *arguments = argument;
     const struct corebox_container *c = arguments->container;
@@ -638,6 +670,7 @@ static int child_main(void *argument) {
     // Not dumpable until exec: no process of the container can open our
     // /proc/PID/exe and write to the runtime's binary (CVE-2019-5736).
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(sync_fd, "prctl(PR_SET_DUMPABLE)", NULL);
+    close_inherited_descriptors(sync_fd, c);
 
     // The process starts clean whatever the runtime blocked or handled:
     // no blocked signals, every disposition the default.
@@ -708,7 +741,7 @@ static int child_main(void *argument) {
         struct rlimit limit = {c->rlimits[i].soft, c->rlimits[i].hard};
         if (setrlimit(c->rlimits[i].resource, &limit) < 0) fail(sync_fd, "setrlimit", NULL);
     }
-    // Everything past the preserved descriptors closes on exec. Before the
+    // What is left past the preserved descriptors closes on exec. Before the
     // filter: profiles written before close_range(2) existed refuse it.
     if (syscall(SYS_close_range, 3 + c->preserved_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
         fail(sync_fd, "mark descriptors close-on-exec", NULL);

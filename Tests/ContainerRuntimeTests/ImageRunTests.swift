@@ -313,7 +313,7 @@ final class ImageRunTests {
         let key = scratch.path + "/issuer.key", certificate = scratch.path + "/issuer.pem"
         try Self.tool("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
                       "-days", "1", "-subj", "/CN=corebox-test-issuer")
-        let issuerPort = try LocalRegistry.freePort()
+        let issuerPort = try Loopback.freePort()
         let script = scratch.path + "/issuer.py"
         try Self.tokenIssuer.write(toFile: script, atomically: false, encoding: .utf8)
         let issuer = try ChildProcess("/usr/bin/python3", [script, String(issuerPort), key, certificate, "corebox-test-issuer", "tester:secret"])
@@ -360,7 +360,7 @@ final class ImageRunTests {
         try await registry.waitReady()
         try Self.tool("skopeo", "--insecure-policy", "copy", "--dest-tls-verify=false", "oci:\(image):latest",
                       "docker://127.0.0.1:\(registry.port)/test/app:v1")
-        let proxyPort = try LocalRegistry.freePort()
+        let proxyPort = try Loopback.freePort()
         let script = scratch.path + "/proxy.py"
         try Self.basicProxy.write(toFile: script, atomically: false, encoding: .utf8)
         let proxy = try ChildProcess("/usr/bin/python3", [script, String(proxyPort), String(registry.port), "tester:secret"])
@@ -446,7 +446,7 @@ final class LocalRegistry {
     let process: ChildProcess
 
     init(scratch: String, extraConfig: String = "") throws {
-        port = try Self.freePort()
+        port = try Loopback.freePort()
         storage = scratch + "/registry-\(port)"
         let config = scratch + "/registry-\(port).yml"
         try """
@@ -473,20 +473,6 @@ final class LocalRegistry {
             try await Task.sleep(for: .milliseconds(20))
         }
         Issue.record("docker-registry did not answer on port \(port): \(process.stderr)")
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        try #require(bound, "bind a loopback port: errno \(errno)")
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

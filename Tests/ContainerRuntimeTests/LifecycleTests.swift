@@ -179,6 +179,28 @@ final class LifecycleTests {
         try expectGone("reused", config, pid: pid)
     }
 
+    /// The init waiting at the FIFO keeps none of the runtime's descriptors:
+    /// here the write end of a pipe the test process had open at `create`
+    /// (another thread's file or socket, in a real multi-threaded caller).
+    @Test(.enabled(if: canRun)) func theWaitingInitHoldsNoDescriptorOfTheRuntime() throws {
+        let config = config("true")
+        try write(config)
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        ends.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
+        _ = fcntl(ends[0], F_SETFL, O_NONBLOCK)
+        defer { close(ends[0]) }
+        let created = container("create", "-b", bundle.path, "holds")
+        try #require(created.status == 0, "\(created.error)")
+        let pid = track(try state("holds"))
+        close(ends[1])
+        var byte: UInt8 = 0
+        // 0 is end of file: no writer is left. The init holding a copy would make it EAGAIN.
+        #expect(read(ends[0], &byte, 1) == 0, "the init holds the pipe's write end (errno \(errno))")
+        #expect(container("delete", "-f", "holds").status == 0)
+        try expectGone("holds", config, pid: pid)
+    }
+
     @Test(.enabled(if: canRun)) func runPropagatesTheExitStatus() throws {
         let config = config("echo out > /out/run; exit 7")
         try write(config)

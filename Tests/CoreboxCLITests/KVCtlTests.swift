@@ -254,7 +254,7 @@ import TestSupport
     /// Against etcd itself: the file kvctl saves is one etcdctl's `snapshot status` reads.
     /// A real etcd 3.4 on a free loopback port, with its data in `scratch`.
     static func withEtcd(_ scratch: Scratch, _ body: (Int) async throws -> Void) async throws {
-        let (client, peer) = (try Server.freePort(), try Server.freePort())
+        let (client, peer) = (try Loopback.freePort(), try Loopback.freePort())
         let etcd = try ChildProcess("/usr/bin/etcd", [
             "--name", "t", "--data-dir", scratch.path + "/etcd",
             "--listen-client-urls", "http://127.0.0.1:\(client)", "--advertise-client-urls", "http://127.0.0.1:\(client)",
@@ -311,7 +311,7 @@ import TestSupport
 
     /// Nothing listens: short commands wait out their timeout and say so.
     @Test func nothingListeningIsContextDeadlineExceeded() async throws {
-        let port = try Server.freePort()
+        let port = try Loopback.freePort()
         for arguments in [["get", "foo"], ["put", "a", "b"], ["member", "list", "-w", "json"], ["lease", "grant", "10"],
                           ["endpoint", "status"], ["endpoint", "status", "-w", "json"], ["endpoint", "health"], ["endpoint", "health", "-w", "json"]] {
             let global = ["--endpoints=127.0.0.1:\(port)", "--command-timeout=1s"]
@@ -329,7 +329,7 @@ import TestSupport
     /// ExitBadFeature 4). Standard output carries the usage text, which
     /// names kvctl and its flags, so only its presence is compared.
     @Test func badUsageExitsAsEtcdctl() async throws {
-        let port = try Server.freePort()
+        let port = try Loopback.freePort()
         let cases: [([String], String)] = [
             (["get"], ""), (["get", "--bogus", "x"], ""), (["get", "--limit=abc", "x"], ""), (["--dial-timeout=xx", "get", "a"], ""),
             (["lease", "grant", "-5"], ""), (["put"], ""), (["put", "--ignore-value", "a", "b"], ""), (["put", "a", "b", "--lease=zz"], ""),

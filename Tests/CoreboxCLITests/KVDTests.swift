@@ -11,45 +11,17 @@ import TestSupport
         let child: ChildProcess
 
         init(directory: String, extra: [String] = []) async throws {
-            port = try Self.freePort()
+            port = try Loopback.freePort()
             child = try ChildProcess(CoreboxBinary.path, [
                 "kvd", "--name", "test", "--data-dir", directory,
                 "--listen-client-urls", "http://127.0.0.1:\(port)", "--advertise-client-urls", "http://127.0.0.1:\(port)",
             ] + extra, environment: ["COREBOX_LOG_TARGET": "stderr"])
             let deadline = ContinuousClock.now + .seconds(10)
-            while !Self.accepts(port) {
+            while !Loopback.accepts(port) {
                 guard child.isRunning, ContinuousClock.now < deadline else {
                     throw Failure("kvd did not start: \(child.stderr)")
                 }
                 try await Task.sleep(for: .milliseconds(20))
-            }
-        }
-
-        static func freePort() throws -> Int {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = loopback(port: 0)
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-                }
-            }
-            guard bound else { throw Failure("no free port: errno \(errno)") }
-            return Int(UInt16(bigEndian: address.sin_port))
-        }
-
-        static func loopback(port: Int) -> sockaddr_in {
-            sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: UInt16(port).bigEndian,
-                        sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
-        }
-
-        static func accepts(_ port: Int) -> Bool {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = loopback(port: port)
-            return withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
             }
         }
     }
@@ -84,7 +56,7 @@ import TestSupport
         let scratch = try Scratch()
         FileManager.default.createFile(atPath: scratch.path + "/file", contents: Data("x".utf8))
         let run = try await Clients.run(CoreboxBinary.path, [
-            "kvd", "--data-dir", scratch.path + "/file/data", "--listen-client-urls", "http://127.0.0.1:\(try Server.freePort())",
+            "kvd", "--data-dir", scratch.path + "/file/data", "--listen-client-urls", "http://127.0.0.1:\(try Loopback.freePort())",
         ])
         #expect(run.status == 1)
         #expect(run.stderr.contains(scratch.path + "/file/data"))
