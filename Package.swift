@@ -145,3 +145,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Concrete generic types' metadata through their accessors, not by mangled
+// name: instantiating `[String: String]` from its name checks String's
+// Hashable conformance, the runtime's first conformance lookup, which scans
+// every conformance record of the binary (about 0.1 ms of every exec;
+// docs/ARCHITECTURE.md, "Start-up cost").
+for target in package.targets where target.type == .regular || target.type == .executable {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
+    ]
+}

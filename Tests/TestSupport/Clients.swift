@@ -9,8 +9,10 @@ public enum Clients {
     }
 
     /// Runs a client to completion, or kills it after `timeout` (status 9 then).
+    /// The default only catches a hang: python importing grpc on a loaded
+    /// 2-core machine has taken seconds.
     public static func run(
-        _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String = "", timeout: Duration = .seconds(10)
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String = "", timeout: Duration = .seconds(60)
     ) async throws -> Run {
         let child = try ChildProcess(executable, arguments, environment: ["ETCDCTL_API": "3"].merging(environment) { _, new in new }, stdin: stdin)
         if try await child.exitStatus(within: timeout) == nil { child.stop() }
