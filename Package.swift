@@ -114,10 +114,15 @@ let package = Package(
         .executableTarget(
             name: "corebox",
             dependencies: ["CoreboxCore", "CoreboxSystem", "KVServer", "KVClient", "CloudInit", "ContainerRuntime", .product(name: "Logging", package: "swift-log")],
-            // A position-dependent executable has almost no load-time relocations
-            // (21,589 -> 347): every exec of every applet starts faster
-            // (docs/ARCHITECTURE.md, "Start-up cost").
-            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie", "-Xlinker", "--no-export-dynamic"])]
+            exclude: ["link"],
+            // Every exec of every applet starts faster (docs/ARCHITECTURE.md,
+            // "Start-up cost"): a position-dependent executable has almost no
+            // load-time relocations (21,589 -> 347), and `link/` makes the C++
+            // runtime and libgcc static (no libstdc++.so or libgcc_s.so to load).
+            linkerSettings: [.unsafeFlags([
+                "-Xclang-linker", "-no-pie", "-Xlinker", "--no-export-dynamic",
+                "-Xclang-linker", "-L\(Context.packageDirectory)/Sources/corebox/link", "-Xclang-linker", "-static-libgcc",
+            ])]
         ),
 
         .testTarget(name: "CoreboxCoreTests", dependencies: ["CoreboxCore"]),

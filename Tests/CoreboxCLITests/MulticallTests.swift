@@ -96,13 +96,14 @@ import TestSupport
         #expect(result.stdout.isEmpty)
     }
 
-    /// What ships: no Swift runtime library (linked statically), no libcurl
-    /// or libsystemd (loaded on first use; JournalTests goes through the
-    /// loaded libsystemd), libyaml and libseccomp from their archives.
+    /// What ships: no Swift runtime library and no C++ runtime or libgcc_s
+    /// (linked statically), no libcurl or libsystemd (loaded on first use;
+    /// JournalTests goes through the loaded libsystemd), libyaml and
+    /// libseccomp from their archives.
     @Test func sharedLibrariesOfTheBinary() async throws {
         let libraries = try await Clients.run("/usr/bin/ldd", [CoreboxBinary.path]).stdout
         #expect(libraries.contains("libc.so.6"))
-        for unwanted in ["libswift", "libFoundation", "libcurl", "libsystemd", "libyaml", "libseccomp"] {
+        for unwanted in ["libswift", "libFoundation", "libstdc++", "libgcc_s", "libcurl", "libsystemd", "libyaml", "libseccomp"] {
             #expect(!libraries.contains(unwanted), "\(unwanted) in:\n\(libraries)")
         }
     }
