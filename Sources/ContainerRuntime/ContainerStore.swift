@@ -220,28 +220,28 @@ struct RuntimeRecord: Equatable {
     init?(text: String) {
         var v1: [CgroupHierarchy] = []
         var unified: CgroupHierarchy?
-        for line in text.split(separator: "\n") {
-            if line.hasPrefix("start-time ") {
-                guard let value = UInt64(line.dropFirst("start-time ".count)) else { return nil }
+        for line in text.split(byte: UInt8(ascii: "\n")) {
+            if let value = line.after(prefix: "start-time ") {
+                guard let value = UInt64(value) else { return nil }
                 startTime = value
                 continue
             }
-            if line.hasPrefix("cgroups-path ") {
-                cgroupsPath = String(line.dropFirst("cgroups-path ".count))
+            if let value = line.after(prefix: "cgroups-path ") {
+                cgroupsPath = value
                 continue
             }
-            if line.hasPrefix("systemd-unit ") {
-                systemdUnit = String(line.dropFirst("systemd-unit ".count))
+            if let value = line.after(prefix: "systemd-unit ") {
+                systemdUnit = value
                 continue
             }
-            if line.hasPrefix("hooks") {
-                laterHooks = line.dropFirst("hooks".count).split(separator: " ").map(String.init)
+            if let value = line.after(prefix: "hooks") {
+                laterHooks = value.split(byte: UInt8(ascii: " "))
                 continue
             }
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            let fields = line.split(byte: UInt8(ascii: "\t"), omittingEmpty: false)
             guard fields.count == 5 else { return nil }
             let hierarchy = CgroupHierarchy(
-                controllers: fields[4].split(separator: ",").map(String.init), mountPoint: fields[1], mountRoot: fields[2], ownPath: fields[3])
+                controllers: fields[4].split(byte: UInt8(ascii: ",")), mountPoint: fields[1], mountRoot: fields[2], ownPath: fields[3])
             switch fields[0] {
             case "v1": v1.append(hierarchy)
             case "unified": unified = hierarchy
@@ -276,13 +276,13 @@ enum Liveness {
     /// State letter and start time (clock ticks after boot) from /proc/PID/stat.
     static func stat(pid: Int32) -> (state: Character, startTime: UInt64)? {
         guard pid > 0, let bytes = try? Files.read("/proc/\(pid)/stat") else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
         // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
         // fields[0] is field 3 (state); field 22 (starttime) is fields[19].
-        guard fields.count > 19, let state = fields[0].first, let start = UInt64(fields[19]) else { return nil }
-        return (state, start)
+        guard fields.count > 19, let state = fields[0].first,
+              let start = UInt64(String(decoding: fields[19], as: UTF8.self)) else { return nil }
+        return (Character(Unicode.Scalar(state)), start)
     }
 
     static func startTime(pid: Int32) -> UInt64? { stat(pid: pid)?.startTime }

@@ -157,9 +157,9 @@ public enum CgroupPlanner {
     static func cleanPath(_ path: String) -> String {
         if path.isEmpty { return "" }
         var parts: [String] = []
-        for part in path.split(separator: "/") {
+        for part in path.split(byte: UInt8(ascii: "/")) {
             if part == "." { continue }
-            if part == ".." { _ = parts.popLast() } else { parts.append(String(part)) }
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
         }
         let joined = parts.joined(by: "/")
         return path.hasPrefix("/") ? "/" + joined : joined
@@ -175,8 +175,8 @@ public enum CgroupPlanner {
     static func chain(from mountPoint: String, to path: String) -> [String] {
         var directories: [String] = []
         var current = mountPoint
-        for part in path.dropFirst(mountPoint.count).split(separator: "/") {
-            current += "/" + String(part)
+        for part in (path.after(prefix: mountPoint) ?? "").split(byte: UInt8(ascii: "/")) {
+            current += "/" + part
             directories.append(current)
         }
         return directories
@@ -187,7 +187,7 @@ public enum CgroupPlanner {
     static func v1Path(_ hierarchy: CgroupHierarchy, inner: String) -> String {
         if inner.hasPrefix("/") { return join(hierarchy.mountPoint, inner) }
         var own = hierarchy.ownPath
-        if hierarchy.mountRoot != "/" && own.hasPrefix(hierarchy.mountRoot) { own = String(own.dropFirst(hierarchy.mountRoot.count)) }
+        if hierarchy.mountRoot != "/", let below = own.after(prefix: hierarchy.mountRoot) { own = below }
         return join(join(hierarchy.mountPoint, own), inner)
     }
 
