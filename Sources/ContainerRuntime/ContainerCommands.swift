@@ -64,6 +64,10 @@ struct ContainerCommands {
 
     private static let createValues: Set<String> = ["bundle", "pid-file", "console-socket", "preserve-fds"]
     private static let createFlags: Set<String> = ["no-pivot", "no-new-keyring"]
+    /// runc's `run ID`: create's flags and `--detach`.
+    static let runValues = createValues
+    static let runFlags = createFlags.union(["detach"])
+    static let runAliases = ["b": "bundle", "d": "detach"]
 
     private func creation(_ parsed: GoFlags, command: String) throws(CommandError) -> ContainerCreation {
         var preserveFDs = 0
@@ -124,8 +128,7 @@ struct ContainerCommands {
     }
 
     private func runCommand(_ arguments: [String]) throws(CommandError) -> Int32 {
-        let parsed = try parse("run", arguments, values: Self.createValues, flags: Self.createFlags.union(["detach"]),
-                               aliases: ["b": "bundle", "d": "detach"], positionals: 1...1)
+        let parsed = try parse("run", arguments, values: Self.runValues, flags: Self.runFlags, aliases: Self.runAliases, positionals: 1...1)
         let creation = try creation(parsed, command: "run")
         let created = try creation.run(now: Clock.now(), log: log)
         defer { created.master.map(Syscall.close) }

@@ -12,13 +12,18 @@ extension ContainerCommands {
     /// The image form's flags: all but `--detach` are its own, and tell it from runc's `run`.
     static let imageRunValues: Set<String> = ["name", "env", "creds", "tls-verify"]
     static let imageRunFlags: Set<String> = ["rm", "detach"]
+    static let imageRunAliases = ["e": "env", "d": "detach"]
 
     /// Whether `run`'s arguments are `run [FLAGS] IMAGE [CMD...]` rather
     /// than runc's `run [FLAGS] ID`: an image-only flag, or a first operand
     /// with '/' or ':', which no container ID holds.
     static func isImageRun(_ arguments: [String]) -> Bool {
-        let own = imageRunValues.union(["e", "rm"])
-        let valued = imageRunValues.union(["e", "bundle", "b", "pid-file", "console-socket", "preserve-fds"])
+        func names(_ values: Set<String>, _ flags: Set<String>, _ aliases: [String: String]) -> Set<String> {
+            values.union(flags).union(aliases.keys)
+        }
+        let own = names(imageRunValues, imageRunFlags, imageRunAliases).subtracting(names(runValues, runFlags, runAliases))
+        let valueNames = imageRunValues.union(runValues)
+        let valued = valueNames.union(imageRunAliases.merging(runAliases) { image, _ in image }.filter { valueNames.contains($0.value) }.keys)
         var rest = arguments[...]
         while let argument = rest.popFirst() {
             if argument == "--" { return rest.first.map(ImageReference.looksLikeImage) ?? false }
@@ -33,7 +38,7 @@ extension ContainerCommands {
     // MARK: run IMAGE
 
     func runImage(_ arguments: [String]) throws(CommandError) -> Int32 {
-        let parsed = try imageFlags("run", arguments, values: Self.imageRunValues, flags: Self.imageRunFlags, aliases: ["e": "env", "d": "detach"])
+        let parsed = try imageFlags("run", arguments, values: Self.imageRunValues, flags: Self.imageRunFlags, aliases: Self.imageRunAliases)
         guard let operand = parsed.positionals.first else { throw CommandError("run: expects an image") }
         let remove = parsed.flag("rm"), detach = parsed.flag("detach")
         if remove && detach { throw CommandError("run: --rm and --detach together are not supported: a detached container's bundle stays until you remove it") }
