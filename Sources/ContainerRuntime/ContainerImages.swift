@@ -202,13 +202,9 @@ extension ContainerCommands {
     /// The image's environment with `overrides` (`K=V`, or `K` for the value
     /// of K here) replacing variables of the same name.
     static func merged(_ base: [String], _ overrides: [String]) -> [String] {
-        var result = base
-        for override in overrides {
-            let name = String(override.prefix { $0 != "=" })
-            let entry = override.contains("=") ? override : ProcessEnvironment.current()[name].map { "\(name)=\($0)" }
-            guard let entry else { continue }
-            if let index = result.firstIndex(where: { $0.prefix { $0 != "=" } == name }) { result[index] = entry } else { result.append(entry) }
+        let resolved = overrides.compactMap { override in
+            override.contains("=") ? override : ProcessEnvironment.current()[override].map { "\(override)=\($0)" }
         }
-        return result
+        return ChildConfiguration.environment(base + resolved)
     }
 }

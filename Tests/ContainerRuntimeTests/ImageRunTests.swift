@@ -486,6 +486,9 @@ struct ImageRunParsingTests {
         #expect(!ContainerCommands.isImageRun(["-b", "/srv/bundle", "web"]))
         #expect(!ContainerCommands.isImageRun(["--bundle=/srv/bundle", "--pid-file", "/run/x.pid", "-d", "web"]))
         #expect(ContainerCommands.merged(["PATH=/bin", "A=1"], ["A=2", "B=3"]) == ["PATH=/bin", "A=2", "B=3"])
+        // `-e NAME` takes the value here, and is left out when it has none.
+        let path = String(cString: getenv("PATH"))
+        #expect(ContainerCommands.merged(["PATH=/bin", "A=1"], ["PATH", "COREBOX_TEST_UNSET_VARIABLE"]) == ["PATH=\(path)", "A=1"])
     }
 
     /// podman's profile: unknown calls ENOSYS, dangerous ones EPERM, the
