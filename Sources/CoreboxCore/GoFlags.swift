@@ -1,8 +1,7 @@
 /// Go's flag syntax, as runc and coreos-cloudinit take it: `-name` or `--name`,
 /// `--name=value` or `--name value`; `--` ends the flags.
 public struct GoFlags {
-    /// The last value of each valued flag given; `list` has them all.
-    public var values: [String: String] = [:]
+    /// Every value of each valued flag given, in order; `value` is the last.
     public var lists: [String: [String]] = [:]
     public var flags: Set<String> = []
     public var positionals: [String] = []
@@ -42,7 +41,6 @@ public struct GoFlags {
             name = aliases[name] ?? name
             if valued.contains(name) {
                 guard let value = inline ?? rest.popFirst() else { throw Invalid(description: "flag needs an argument: -\(name)") }
-                values[name] = value
                 lists[name, default: []].append(value)
             } else if boolean.contains(name) {
                 // strconv.ParseBool's words, as Go's flag package takes them.
@@ -60,7 +58,7 @@ public struct GoFlags {
         }
     }
 
-    public func value(_ name: String) -> String? { values[name] }
+    public func value(_ name: String) -> String? { lists[name]?.last }
     /// Every value of a flag that may be repeated (`-e A=1 -e B=2`), in order.
     public func list(_ name: String) -> [String] { lists[name] ?? [] }
     public func flag(_ name: String) -> Bool { flags.contains(name) }
