@@ -218,6 +218,15 @@ static void make_readonly(int sync_fd, const char *path) {
         fail(sync_fd, "remount read-only", path);
 }
 
+// Writes `text` to the file at `path` in one write(2); a failure is `step subject`.
+static void write_file(int sync_fd, const char *path, const char *text, const char *step, const char *subject) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fail(sync_fd, step, subject);
+    size_t length = strlen(text);
+    if (write(fd, text, length) != (ssize_t)length) fail(sync_fd, step, subject);
+    close(fd);
+}
+
 static void write_sysctl(int sync_fd, const char *key, const char *value) {
     char path[PATH_CAPACITY] = "/proc/sys/";
     size_t used = strlen(path);
@@ -229,11 +238,7 @@ static void write_sysctl(int sync_fd, const char *key, const char *value) {
         path[used++] = *c == '.' ? '/' : *c;
     }
     path[used] = 0;
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) fail(sync_fd, "set sysctl", key);
-    size_t length = strlen(value);
-    if (write(fd, value, length) != (ssize_t)length) fail(sync_fd, "set sysctl", key);
-    close(fd);
+    write_file(sync_fd, path, value, "set sysctl", key);
 }
 
 static void load_seccomp(int sync_fd, const struct corebox_container *c) {
@@ -435,6 +440,9 @@ static int unshare_namespaces(int sync_fd, const struct corebox_container *c) {
     int later = c->clone_flags & ~namespaces_at_clone(c);
     if (later == 0) return 0;
     if (unshare(later) < 0) fail(sync_fd, "unshare the namespaces", NULL);
+    // The new time namespace's clocks can move only until a process is in it.
+    if ((later & CLONE_NEWTIME) && c->time_offsets)
+        write_file(sync_fd, "/proc/self/timens_offsets", c->time_offsets, "set the time namespace's offsets", NULL);
     return (later & (CLONE_NEWPID | CLONE_NEWTIME)) != 0;
 }
 

@@ -218,6 +218,11 @@ public final class ChildConfiguration {
         joins = joins.filter { $0.type == CLONE_NEWUSER } + joins.filter { $0.type != CLONE_NEWUSER }
         container.joins = memory.buffer(joins)
         container.join_count = joins.count
+        if !linux.timeOffsets.isEmpty {
+            // /proc/PID/timens_offsets's lines; OCISpec checked that the time namespace is a new one.
+            let lines = linux.timeOffsets.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.secs) \($0.value.nanosecs)\n" }
+            container.time_offsets = memory.string(lines.joined(by: ""))
+        }
     }
 
     private func setRoot(_ root: Root, linux: Linux, bundle: String) throws(ChildConfigurationError) {

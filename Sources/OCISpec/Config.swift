@@ -2,8 +2,8 @@
 /// run). Field names, types, order and omission follow the spec's Go
 /// types, so a config we write prints as runc prints it. Properties the
 /// spec has and we do not model (scheduler, ioPriority, intelRdt, rdma,
-/// netDevices, timeOffsets, other platforms) are ignored when read, as the
-/// spec requires of unknown properties.
+/// netDevices, other platforms) are ignored when read, as the spec
+/// requires of unknown properties.
 public struct ContainerConfig: Equatable, Sendable, JSONObject {
     public var ociVersion = ""
     public var process: ContainerProcess?
@@ -62,6 +62,10 @@ public struct ContainerConfig: Equatable, Sendable, JSONObject {
             for (key, mappings) in [("uidMappings", linux.uidMappings), ("gidMappings", linux.gidMappings)] where !mappings.isEmpty {
                 cursor["linux"][key].report("needs a user namespace in linux.namespaces")
             }
+        }
+        // Offsets apply to a time namespace made for the container, not to one joined.
+        if let linux, !linux.timeOffsets.isEmpty, linux.namespaces.first(where: { $0.type == .time })?.path.isEmpty != true {
+            cursor["linux"]["timeOffsets"].report("needs a new time namespace in linux.namespaces (not one joined by path)")
         }
     }
 }

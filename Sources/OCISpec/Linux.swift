@@ -13,6 +13,8 @@ public struct Linux: Equatable, Sendable, JSONObject {
     public var readonlyPaths: [String] = []
     public var mountLabel = ""
     public var personality: Personality?
+    /// The clocks of a new time namespace, moved by these offsets (runtime-spec 1.1).
+    public var timeOffsets: [String: TimeOffset] = [:]
 
     public init() {}
 
@@ -31,7 +33,19 @@ public struct Linux: Equatable, Sendable, JSONObject {
             Field("readonlyPaths", \.readonlyPaths, check: eachAbsolute),
             Field("mountLabel", \.mountLabel),
             Field("personality", \.personality),
+            Field("timeOffsets", \.timeOffsets, check: checkClocks),
         ]
+    }
+
+    /// The clocks a time namespace offsets (time_namespaces(7)), and a
+    /// fraction of a second below one.
+    static func checkClocks(_ offsets: [String: TimeOffset], _ cursor: Cursor) {
+        for (clock, offset) in offsets.sorted(by: { $0.key < $1.key }) {
+            if clock != "monotonic" && clock != "boottime" {
+                cursor[clock].report("unknown clock \(quoted(clock)) (monotonic or boottime)")
+            }
+            if offset.nanosecs >= 1_000_000_000 { cursor[clock]["nanosecs"].report("must be below 1000000000") }
+        }
     }
 
     static func eachAbsolute(_ paths: [String], _ cursor: Cursor) {
@@ -48,6 +62,23 @@ public struct Linux: Equatable, Sendable, JSONObject {
             }
             seen[name] = seen[name] ?? index
         }
+    }
+}
+
+/// An offset of one clock in a time namespace.
+public struct TimeOffset: Equatable, Sendable, JSONObject {
+    public var secs: Int64 = 0
+    public var nanosecs: UInt32 = 0
+
+    public init() {}
+
+    public init(secs: Int64, nanosecs: UInt32 = 0) {
+        self.secs = secs
+        self.nanosecs = nanosecs
+    }
+
+    static var fields: [Field<Self>] {
+        [Field("secs", \.secs), Field("nanosecs", \.nanosecs)]
     }
 }
 

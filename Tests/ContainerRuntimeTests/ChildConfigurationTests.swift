@@ -311,6 +311,20 @@ struct ChildConfigurationTests {
         #expect(try outputFile("time") == host)
     }
 
+    /// `linux.timeOffsets` move the new time namespace's clocks: the
+    /// container reads them back and sees the boot time moved on.
+    @Test(.enabled(if: access("/proc/self/ns/time", F_OK) == 0)) func timeOffsetsMoveTheClocks() throws {
+        var config = config("cat /proc/self/timens_offsets > /out/offsets; read up idle < /proc/uptime; echo ${up%.*} > /out/uptime")
+        config.linux!.namespaces.append(Namespace(type: .time))
+        config.linux!.timeOffsets = ["monotonic": TimeOffset(secs: 500_000, nanosecs: 7), "boottime": TimeOffset(secs: 1_000_000)]
+        let outcome = try run(config)
+        #expect(outcome.status == 0, "\(outcome.steps)")
+        #expect(try lines("offsets").map { $0.split(separator: " ") } == [["monotonic", "500000", "7"], ["boottime", "1000000", "0"]])
+        let host = try #require(Double(try String(contentsOfFile: "/proc/uptime", encoding: .utf8).split(separator: " ")[0]))
+        let inside = try #require(Double(try outputFile("uptime").dropLast()))
+        #expect(inside >= 1_000_000 && inside <= host + 1_000_000, "uptime \(inside) inside, \(host) here")
+    }
+
     @Test func aJoinedNamespaceIsEntered() throws {
         // The test's own UTS namespace, joined: the container sees the host's name.
         var config = config("hostname > /out/hostname")

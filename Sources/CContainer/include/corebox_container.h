@@ -58,6 +58,9 @@ struct corebox_hook {
 
 struct corebox_container {
     int clone_flags; // the CLONE_NEW* namespaces to create (CLONE_NEWTIME too)
+    // For a new time namespace, its clocks' offsets as /proc/PID/timens_offsets
+    // takes them ("monotonic SECS NANOSECS\n..."); NULL: none.
+    const char *time_offsets;
     const struct corebox_namespace_join *joins;
     // With a user namespace among the joins, the namespaces to create are
     // made by unshare(2) after the joins, so that they belong to it. A time
