@@ -24,7 +24,7 @@ struct ContainerExec {
             throw CommandError("exec: \(error)")
         }
         guard let id = parsed.positionals.first else { throw CommandError("exec: expects a container id, got 0") }
-        for unsupported in ["process-label", "apparmor", "cgroup"] where parsed.value(unsupported) != nil {
+        for unsupported in ["process-label", "apparmor"] where parsed.value(unsupported) != nil {
             throw CommandError("exec: --\(unsupported) is not supported")
         }
         var preserveFDs: Int32 = 0
@@ -32,6 +32,7 @@ struct ContainerExec {
             guard let count = Int32(text), count >= 0, count < 1 << 20 else { throw CommandError("exec: --preserve-fds: not a count: \(text)") }
             preserveFDs = count
         }
+        let subCgroups = try Self.subCgroups(parsed.list("cgroup"))
         let command = Array(parsed.positionals.dropFirst())
         if parsed.value("process") == nil && command.isEmpty { throw CommandError("exec: process args cannot be empty") }
         let detach = parsed.flag("detach")
@@ -61,7 +62,14 @@ struct ContainerExec {
             throw CommandError("exec: \(error)")
         }
         if let plan = try directory.cgroupPlan(loaded.record) {
-            do { try child.joinCgroups(plan.directories.map(\.path)) } catch { throw CommandError("exec: cgroups: \(error)") }
+            let controllers = Set(plan.directories.flatMap(\.controllers))
+            if let unknown = subCgroups.keys.sorted().first(where: { !$0.isEmpty && !controllers.contains($0) }) {
+                throw CommandError("exec: --cgroup: the container has no \(unknown) cgroup")
+            }
+            let paths = plan.directories.map { Self.cgroup($0, subCgroups: subCgroups) }
+            do { try child.joinCgroups(paths) } catch { throw CommandError("exec: cgroups: \(error)") }
+        } else if !subCgroups.isEmpty {
+            throw CommandError("exec: --cgroup: the container has no cgroups")
         }
         let seccomp: SeccompProgram?
         do { seccomp = try config.linux?.seccomp.map { try SeccompProgram($0, file: directory.configPath) } } catch {
@@ -110,6 +118,39 @@ struct ContainerExec {
             while waitpid(pid, nil, 0) < 0 && errno == EINTR {}
             throw error
         }
+    }
+
+    /// `--cgroup`'s arguments, runc's: one PATH for every hierarchy, or
+    /// CONTROLLER[,CONTROLLER...]:PATH for some; the sub-cgroup by
+    /// controller ("" for all). Sub-cgroups must exist already.
+    static func subCgroups(_ arguments: [String]) throws(CommandError) -> [String: String] {
+        var paths: [String: String] = [:]
+        for argument in arguments {
+            guard let colon = argument.firstIndex(of: ":") else {
+                guard arguments.count == 1 else { throw CommandError("exec: invalid --cgroup argument: \(argument) (missing <controller>: prefix)") }
+                paths[""] = argument
+                continue
+            }
+            let path = String(argument[argument.index(after: colon)...])
+            for controller in String(argument[..<colon]).split(byte: UInt8(ascii: ","), omittingEmpty: false) {
+                guard !controller.isEmpty else { throw CommandError("exec: invalid --cgroup argument: \(argument) (empty <controller> prefix)") }
+                guard paths.updateValue(path, forKey: controller) == nil else {
+                    throw CommandError("exec: invalid --cgroup argument(s): controller \(controller) specified multiple times")
+                }
+            }
+        }
+        for path in paths.values where path.split(byte: UInt8(ascii: "/")).contains("..") {
+            throw CommandError("exec: bad sub cgroup path: \(path)")
+        }
+        return paths
+    }
+
+    /// Where the process goes in one of the container's cgroups: the
+    /// sub-cgroup `--cgroup` names for its controllers, else the cgroup itself.
+    static func cgroup(_ directory: CgroupDirectory, subCgroups: [String: String]) -> String {
+        let sub = subCgroups[""] ?? directory.controllers.lazy.compactMap { subCgroups[$0] }.first ?? ""
+        let parts = sub.split(byte: UInt8(ascii: "/")).filter { $0 != "." }
+        return parts.isEmpty ? directory.path : directory.path + "/" + parts.joined(by: "/")
     }
 
     /// The process of the `--process` file, or the config's with the flags

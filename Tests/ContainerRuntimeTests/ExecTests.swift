@@ -168,6 +168,55 @@ extension LifecycleTests {
         #expect(outputFile("ours") == theirs)
     }
 
+    /// `exec --cgroup`: the process in sub-cgroups that exist, for every
+    /// hierarchy or by controller, as runc puts it (its /proc/self/cgroup).
+    @Test(.enabled(if: canRun && hasRunc)) func execIntoSubCgroupsLikeRunc() async throws {
+        let runcRoot = try TemporaryDirectory()
+        let config = config("", args: ["sleep", "1000"])
+        try write(config)
+        _ = try await runc(runcRoot.path, "run", "-d", "-b", bundle.path, "subtheirs")
+        _ = try sleeper("subours", config)
+        for id in ["subtheirs", "subours"] {
+            for directory in try cgroupDirectories(config, id: id) {
+                var parent = directory
+                for sub in ["a", "a/b"] {
+                    let path = directory + "/" + sub
+                    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+                    // A new v1 cpuset has no CPUs or memory nodes: nothing could join it.
+                    for file in ["cpuset.cpus", "cpuset.mems"] where exists(parent + "/" + file) {
+                        try String(contentsOfFile: parent + "/" + file, encoding: .utf8).write(toFile: path + "/" + file, atomically: false, encoding: .utf8)
+                    }
+                    parent = path
+                }
+            }
+        }
+        let forms = [["--cgroup", "a/b"], ["--cgroup", "memory,pids:a", "--cgroup", "cpu:/a/b"]]
+        for (index, flags) in forms.enumerated() {
+            let command = ["sh", "-c", "cat /proc/self/cgroup > /out/cgroups"]
+            let exec = try ChildProcess("/usr/sbin/runc", ["--root", runcRoot.path, "exec"] + flags + ["subtheirs"] + command)
+            #expect(try await exec.exitStatus(within: .seconds(30)) == 0, "\(exec.stderr)")
+            let theirs = try #require(outputFile("cgroups"))
+            let ours = container(["exec"] + flags + ["subours"] + command)
+            #expect(ours.status == 0, "\(ours.error)")
+            let cgroups = try #require(outputFile("cgroups"))
+            #expect(cgroups == theirs.replacingOccurrences(of: "/subtheirs", with: "/subours"), "form \(index)")
+            #expect(cgroups.contains("/subours/a"), "form \(index): \(cgroups)")
+        }
+        for (flags, message) in [
+            (["--cgroup", "nosuch"], "cgroup.procs"), (["--cgroup", "foo:a"], "the container has no foo cgroup"),
+            (["--cgroup", "../a"], "bad sub cgroup path: ../a"), (["--cgroup", "a", "--cgroup", "b"], "(missing <controller>: prefix)"),
+            (["--cgroup", ",cpu:a"], "(empty <controller> prefix)"), (["--cgroup", "cpu:a", "--cgroup", "cpu:a/b"], "controller cpu specified multiple times"),
+        ] {
+            let refused = container(["exec"] + flags + ["subours", "true"])
+            #expect(refused.status != 0 && refused.error.contains(message), "\(flags): \(refused.error)")
+        }
+        _ = try await runc(runcRoot.path, "delete", "-f", "subtheirs")
+        #expect(container("delete", "-f", "subours").status == 0)
+        for id in ["subtheirs", "subours"] {
+            for directory in try cgroupDirectories(config, id: id) { #expect(!exists(directory), "\(directory) left") }
+        }
+    }
+
     // MARK: pid namespace join
 
     @Test(.enabled(if: canRun)) func joinAPidNamespace() throws {
