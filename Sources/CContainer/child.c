@@ -218,12 +218,16 @@ static void make_readonly(int sync_fd, const char *path) {
         fail(sync_fd, "remount read-only", path);
 }
 
-// Writes `text` to the file at `path` in one write(2); a failure is `step subject`.
+// Writes `text` to `fd` in one write(2); a failure is `step subject`.
+static void write_all(int sync_fd, int fd, const char *text, const char *step, const char *subject) {
+    size_t length = strlen(text);
+    if (write(fd, text, length) != (ssize_t)length) fail(sync_fd, step, subject);
+}
+
 static void write_file(int sync_fd, const char *path, const char *text, const char *step, const char *subject) {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) fail(sync_fd, step, subject);
-    size_t length = strlen(text);
-    if (write(fd, text, length) != (ssize_t)length) fail(sync_fd, step, subject);
+    write_all(sync_fd, fd, text, step, subject);
     close(fd);
 }
 
@@ -436,13 +440,16 @@ static int namespaces_at_clone(const struct corebox_container *c) {
 
 // Makes the namespaces clone did not; returns whether the child must fork
 // to be in them.
-static int unshare_namespaces(int sync_fd, const struct corebox_container *c) {
+// With `offsets_fd` (/proc/self/timens_offsets, open) the new time
+// namespace's clocks move: only possible until a process is in it.
+static int unshare_namespaces(int sync_fd, const struct corebox_container *c, int offsets_fd) {
     int later = c->clone_flags & ~namespaces_at_clone(c);
     if (later == 0) return 0;
     if (unshare(later) < 0) fail(sync_fd, "unshare the namespaces", NULL);
-    // The new time namespace's clocks can move only until a process is in it.
-    if ((later & CLONE_NEWTIME) && c->time_offsets)
-        write_file(sync_fd, "/proc/self/timens_offsets", c->time_offsets, "set the time namespace's offsets", NULL);
+    if (offsets_fd >= 0) {
+        write_all(sync_fd, offsets_fd, c->time_offsets, "set the time namespace's offsets", NULL);
+        close(offsets_fd);
+    }
     return (later & (CLONE_NEWPID | CLONE_NEWTIME)) != 0;
 }
 
@@ -675,10 +682,16 @@ static int child_main(void *argument) {
     const struct corebox_container *c = arguments->container;
     int sync_fd = arguments->sync_fd;
 
+    close_inherited_descriptors(sync_fd, c);
+    // Opened while the child is the runtime's root and dumpable: once it is
+    // not, its /proc files belong to the host's root, whom a new user
+    // namespace does not map, and its root there could not open them.
+    int offsets_fd = -1;
+    if (c->time_offsets && (offsets_fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC)) < 0)
+        fail(sync_fd, "open /proc/self/timens_offsets", NULL);
     // Not dumpable until exec: no process of the container can open our
     // /proc/PID/exe and write to the runtime's binary (CVE-2019-5736).
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail(sync_fd, "prctl(PR_SET_DUMPABLE)", NULL);
-    close_inherited_descriptors(sync_fd, c);
 
     // The process starts clean whatever the runtime blocked or handled:
     // no blocked signals, every disposition the default.
@@ -707,7 +720,7 @@ static int child_main(void *argument) {
     // The joined user namespace's root, as with a new one once its maps are written.
     if (joins_user_namespace(c) && (raw_setresgid(0) < 0 || raw_setresuid(0) < 0))
         fail(sync_fd, "become root in the user namespace", NULL);
-    if (unshare_namespaces(sync_fd, c) || joins_pid) enter_pid_namespace(sync_fd);
+    if (unshare_namespaces(sync_fd, c, offsets_fd) || joins_pid) enter_pid_namespace(sync_fd);
     // A session of its own, as runc gives every process (and a terminal needs).
     if (setsid() < 0) fail(sync_fd, "setsid", NULL);
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0) fail(sync_fd, "sethostname", c->hostname);

@@ -26,6 +26,7 @@ extension String {
     /// whole text into grapheme clusters: the files a short command parses
     /// (state records, /proc) cost it more than the rest of the command.
     public func split(byte separator: UInt8, omittingEmpty: Bool = true) -> [String] {
+        precondition(separator < 0x80, "split(byte:) takes an ASCII separator: a UTF-8 continuation byte would split a character")
         var text = self
         return text.withUTF8 { bytes in
             var parts: [String] = []

@@ -312,11 +312,20 @@ struct ChildConfigurationTests {
     }
 
     /// `linux.timeOffsets` move the new time namespace's clocks: the
-    /// container reads them back and sees the boot time moved on.
-    @Test(.enabled(if: access("/proc/self/ns/time", F_OK) == 0)) func timeOffsetsMoveTheClocks() throws {
+    /// container reads them back and sees the boot time moved on. In a new
+    /// user namespace too, whose root cannot open the child's own /proc files
+    /// once it is not dumpable.
+    @Test(.enabled(if: access("/proc/self/ns/time", F_OK) == 0), arguments: [false, true])
+    func timeOffsetsMoveTheClocks(inAUserNamespace: Bool) throws {
         var config = config("cat /proc/self/timens_offsets > /out/offsets; read up idle < /proc/uptime; echo ${up%.*} > /out/uptime")
         config.linux!.namespaces.append(Namespace(type: .time))
         config.linux!.timeOffsets = ["monotonic": TimeOffset(secs: 500_000, nanosecs: 7), "boottime": TimeOffset(secs: 1_000_000)]
+        if inAUserNamespace {
+            var mapping = IDMapping()
+            (mapping.containerID, mapping.hostID, mapping.size) = (0, 100_000, 65536)
+            config.linux!.namespaces.append(Namespace(type: .user))
+            (config.linux!.uidMappings, config.linux!.gidMappings) = ([mapping], [mapping])
+        }
         let outcome = try run(config)
         #expect(outcome.status == 0, "\(outcome.steps)")
         #expect(try lines("offsets").map { $0.split(separator: " ") } == [["monotonic", "500000", "7"], ["boottime", "1000000", "0"]])
