@@ -667,7 +667,8 @@ static long lowest_handed(long from, int sync_fd, const struct corebox_container
 // alone would keep it until exec: an init waiting at the FIFO would hold
 // whatever another thread of the runtime had open at the clone (a program
 // being written, so ETXTBSY; a server's sockets), as runc's freshly
-// executed init never does.
+// executed init never does. The handed ones, and all the child opens, are
+// close-on-exec: the program starts with stdio and the preserved ones.
 static void close_inherited_descriptors(int sync_fd, const struct corebox_container *c) {
     long from = 3 + c->preserved_fds;
     for (long handed; (handed = lowest_handed(from, sync_fd, c)) >= 0; from = handed + 1) {
@@ -762,12 +763,6 @@ static int child_main(void *argument) {
         struct rlimit limit = {c->rlimits[i].soft, c->rlimits[i].hard};
         if (setrlimit(c->rlimits[i].resource, &limit) < 0) fail(sync_fd, "setrlimit", NULL);
     }
-    // What is left past the preserved descriptors closes on exec. Before the
-    // filter: profiles written before close_range(2) existed refuse it.
-    if (syscall(SYS_close_range, 3 + c->preserved_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-        fail(sync_fd, "mark descriptors close-on-exec", NULL);
-    if (c->exec_fifo_fd >= 0 && c->exec_fifo_fd < 3 + c->preserved_fds) fcntl(c->exec_fifo_fd, F_SETFD, FD_CLOEXEC);
-    if (sync_fd < 3 + c->preserved_fds) fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
     set_credentials(sync_fd, c);
     if (c->umask >= 0) umask((mode_t)c->umask);
     if (c->cwd && chdir(c->cwd) < 0) fail(sync_fd, "chdir to", c->cwd);

@@ -8,7 +8,7 @@ import OCISpec
 /// (docs: REFERENCE.md, "container"). Global flags come before the command.
 public enum ContainerApplet {
     public static func main(_ context: AppletContext) -> Int32 {
-        run(context.arguments, layout: context.layout, output: .console)
+        run(context.arguments, layout: context.layout, environment: context.environment, output: .console)
     }
 
     static let usage = """
@@ -39,7 +39,9 @@ public enum ContainerApplet {
         """
 
     /// Runs a command line with its output going to `output` (tests pass their own).
-    static func run(_ arguments: [String], layout: Layout, output: Output) -> Int32 {
+    static func run(
+        _ arguments: [String], layout: Layout, environment: [String: String] = ProcessEnvironment.current(), output: Output
+    ) -> Int32 {
         var global: GoFlags
         do {
             global = try GoFlags(
@@ -62,11 +64,13 @@ public enum ContainerApplet {
             output.error("container: --log-format: want text or json, got \"\(format)\"\n")
             return 1
         }
-        let log = ContainerLog(file: global.value("log"), json: format == "json", debug: global.flag("debug"), output: output)
+        // Where main.swift's LoggingSystem bootstrap sends messages: the journal under systemd.
+        let toJournal = (try? LogSettings(environment: environment))?.sink == .journal
+        let log = ContainerLog(file: global.value("log"), json: format == "json", debug: global.flag("debug"), output: output, toJournal: toJournal)
         let command = global.positionals.removeFirst()
         let commands = ContainerCommands(
             root: global.value("root") ?? layout.containerRuntime, systemdCgroup: global.flag("systemd-cgroup"), log: log, output: output,
-            layout: layout)
+            environment: environment, layout: layout)
         do {
             return try commands.run(command, Array(global.positionals))
         } catch {
@@ -98,17 +102,12 @@ final class ContainerLog {
     /// The container the command is about, once its id is known: a field of journal entries.
     var containerID: String?
 
-    init(file: String?, json: Bool, debug: Bool, output: Output, toJournal: Bool = ContainerLog.stderrIsJournal()) {
+    init(file: String?, json: Bool, debug: Bool, output: Output, toJournal: Bool) {
         self.file = file
         self.json = json
         self.debug = debug
         self.output = output
         journal = toJournal ? Self.journalLogger(debug: debug) : nil
-    }
-
-    /// What main.swift's LoggingSystem bootstrap decided from the environment.
-    static func stderrIsJournal() -> Bool {
-        (try? LogSettings(environment: ProcessEnvironment.current()))?.sink == .journal
     }
 
     static func journalLogger(debug: Bool) -> Logger {

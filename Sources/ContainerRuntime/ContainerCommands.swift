@@ -10,6 +10,8 @@ struct ContainerCommands {
     let systemdCgroup: Bool
     let log: ContainerLog
     let output: Output
+    /// The process environment, read once at start (`-e NAME`, registry credentials).
+    let environment: [String: String]
     /// Where images are stored and image containers' bundles unpacked.
     var layout = Layout()
 

@@ -46,7 +46,8 @@ extension ContainerCommands {
         try ContainerDirectory.check(id: id)
         let bundle = layout.containerBundles + "/" + id
         let image = try openImage(operand, parsed)
-        try makeBundle(image, at: bundle, command: Array(parsed.positionals.dropFirst()), environment: parsed.list("env"), hostname: id)
+        let variables = Self.resolved(parsed.list("env"), from: environment)
+        try makeBundle(image, at: bundle, command: Array(parsed.positionals.dropFirst()), environment: variables, hostname: id)
         let status: Int32
         do {
             status = try run("run", ["--bundle", bundle] + (detach ? ["--detach"] : []) + [id])
@@ -111,7 +112,7 @@ extension ContainerCommands {
         if let text = parsed.value("tls-verify") {
             do { options.verifyTLS = try GoSyntax.parseBool(text) } catch { throw CommandError("--tls-verify: not a boolean: \"\(text)\"") }
         }
-        if let text = parsed.value("creds") ?? ProcessEnvironment.current()["COREBOX_REGISTRY_CREDS"] {
+        if let text = parsed.value("creds") ?? environment["COREBOX_REGISTRY_CREDS"] {
             do { options.credentials = try RegistryCredentials(parsing: text) } catch { throw CommandError("--creds: \(error)") }
         }
         return options
@@ -184,7 +185,7 @@ extension ContainerCommands {
         var spec = config.process ?? ContainerProcess()
         spec.terminal = false
         spec.args = process.args
-        spec.env = merged(process.env, environment)
+        spec.env = ChildConfiguration.environment(process.env + environment)
         spec.cwd = process.cwd
         spec.user.uid = process.uid
         spec.user.gid = process.gid
@@ -199,12 +200,9 @@ extension ContainerCommands {
         return config
     }
 
-    /// The image's environment with `overrides` (`K=V`, or `K` for the value
-    /// of K here) replacing variables of the same name.
-    static func merged(_ base: [String], _ overrides: [String]) -> [String] {
-        let resolved = overrides.compactMap { override in
-            override.contains("=") ? override : ProcessEnvironment.current()[override].map { "\(override)=\($0)" }
-        }
-        return ChildConfiguration.environment(base + resolved)
+    /// `-e` values as entries: `K=V` as given, `K` with the value of K in
+    /// `environment` (left out when it has none).
+    static func resolved(_ overrides: [String], from environment: [String: String]) -> [String] {
+        overrides.compactMap { override in override.contains("=") ? override : environment[override].map { "\(override)=\($0)" } }
     }
 }

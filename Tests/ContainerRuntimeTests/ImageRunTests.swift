@@ -485,10 +485,11 @@ struct ImageRunParsingTests {
         #expect(ContainerCommands.isImageRun(["--name", "web", "docker://127.0.0.1:5000/app"]))
         #expect(!ContainerCommands.isImageRun(["-b", "/srv/bundle", "web"]))
         #expect(!ContainerCommands.isImageRun(["--bundle=/srv/bundle", "--pid-file", "/run/x.pid", "-d", "web"]))
-        #expect(ContainerCommands.merged(["PATH=/bin", "A=1"], ["A=2", "B=3"]) == ["PATH=/bin", "A=2", "B=3"])
-        // `-e NAME` takes the value here, and is left out when it has none.
-        let path = String(cString: getenv("PATH"))
-        #expect(ContainerCommands.merged(["PATH=/bin", "A=1"], ["PATH", "COREBOX_TEST_UNSET_VARIABLE"]) == ["PATH=\(path)", "A=1"])
+        // `-e NAME` takes the value here, and is left out when it has none;
+        // the image's variables of the same name are replaced in place.
+        let overrides = ContainerCommands.resolved(["A=2", "PATH", "UNSET", "B=3"], from: ["PATH": "/usr/bin"])
+        #expect(overrides == ["A=2", "PATH=/usr/bin", "B=3"])
+        #expect(ChildConfiguration.environment(["PATH=/bin", "A=1"] + overrides) == ["PATH=/usr/bin", "A=2", "B=3"])
     }
 
     /// podman's profile: unknown calls ENOSYS, dangerous ones EPERM, the

@@ -182,8 +182,9 @@ final class LifecycleTests {
     /// The init waiting at the FIFO keeps none of the runtime's descriptors:
     /// here the write end of a pipe the test process had open at `create`
     /// (another thread's file or socket, in a real multi-threaded caller).
+    /// The program it execs has only stdio.
     @Test(.enabled(if: canRun)) func theWaitingInitHoldsNoDescriptorOfTheRuntime() throws {
-        let config = config("true")
+        let config = config("", args: ["sleep", "1000"])
         try write(config)
         var ends: [Int32] = [0, 0]
         try #require(pipe(&ends) == 0)
@@ -197,6 +198,10 @@ final class LifecycleTests {
         var byte: UInt8 = 0
         // 0 is end of file: no writer is left. The init holding a copy would make it EAGAIN.
         #expect(read(ends[0], &byte, 1) == 0, "the init holds the pipe's write end (errno \(errno))")
+        #expect(container("start", "holds").status == 0)
+        // `start` returns once the init is released; its exec comes just after.
+        for _ in 0..<1000 where (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) != "sleep\n" { usleep(10_000) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").sorted() == ["0", "1", "2"])
         #expect(container("delete", "-f", "holds").status == 0)
         try expectGone("holds", config, pid: pid)
     }
